@@ -1,0 +1,103 @@
+"""The Wellspring HTTP API: `create_app()` builds a configured Flask app."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Flask, g, request
+
+from api.config import API_SETTINGS, config_from_environment
+from api.db import Database, close_db_session
+from api.errors import register_error_handlers
+from api.extensions import Api, limiter
+from services import accounts
+from services.clock import SystemClock
+from services.db import make_engine
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask("wellspring")
+    app.config.update(API_SETTINGS)
+    app.config.update(config_from_environment())
+    if config:
+        app.config.update(config)
+    app.json.sort_keys = False
+
+    if app.config.get("PASSWORD_HASH_PROFILE") == "fast":
+        accounts.use_fast_password_hashing()
+    engine = app.config.get("ENGINE") or make_engine(app.config["DATABASE_URL"])
+    app.extensions["wellspring.db"] = Database.for_engine(engine)
+    app.extensions["wellspring.clock"] = app.config.get("CLOCK") or SystemClock()
+
+    _register_request_id(app)
+    app.teardown_appcontext(close_db_session)
+
+    api = build_api(app)
+    app.extensions["wellspring.api"] = api
+    register_error_handlers(app)
+    limiter.init_app(app)
+
+    from api.cli import register_commands
+
+    register_commands(app)
+    logging.basicConfig(level=logging.INFO)
+    return app
+
+
+def build_api(app: Flask) -> Api:
+    from api.resources.accounts.routes import blp as accounts_blp
+    from api.resources.badges.routes import blp as badges_blp
+    from api.resources.checkins.routes import blp as checkins_blp
+    from api.resources.events.routes import blp as events_blp
+    from api.resources.health.routes import blp as health_blp
+
+    api = Api(
+        app,
+        spec_kwargs={
+            "marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name),
+            "info": {
+                "description": "Check-in, contact exchange, follow-ups and stats for "
+                "in-person networking events. Errors are RFC 9457 "
+                "problem+json with a stable `reason`."
+            },
+        },
+    )
+    api.spec.components.security_scheme(
+        "bearerAuth",
+        {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "The access_token from register or login",
+        },
+    )
+    for blueprint in (health_blp, accounts_blp, events_blp, badges_blp, checkins_blp):
+        api.register_blueprint(blueprint)
+    return api
+
+
+def schema_name(schema) -> str:
+    """Component name: the class name without `Schema`; partial (PATCH) bodies get `Patch`."""
+    cls = schema if isinstance(schema, type) else type(schema)
+    name = cls.__name__.removesuffix("Schema")
+    if not isinstance(schema, type) and schema.partial:
+        name += "Patch"
+    return name
+
+
+def _register_request_id(app: Flask) -> None:
+    @app.before_request
+    def assign_request_id() -> None:
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+
+    @app.after_request
+    def echo_request_id(response):
+        response.headers["X-Request-ID"] = g.get("request_id", "-")
+        return response

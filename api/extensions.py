@@ -1,0 +1,79 @@
+"""flask-smorest Api and Blueprint subclasses carrying our conventions, and the limiter."""
+
+from __future__ import annotations
+
+import functools
+import http
+
+import flask_smorest
+from flask import g, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_smorest.utils import prepare_response
+
+from api.schemas import ProblemSchema
+
+PROBLEM_JSON = "application/problem+json"
+BEARER_AUTH = [{"bearerAuth": []}]
+
+
+class Api(flask_smorest.Api):
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_error_handlers(self):
+        """api.errors registers the problem+json handlers instead of flask-smorest's."""
+
+    def _register_responses(self):
+        # Same as flask-smorest's, but errors are documented as application/problem+json.
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_JSON)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Any other error", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_JSON)
+        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
+
+
+class Blueprint(flask_smorest.Blueprint):
+    def problems(self, *statuses: int):
+        """Document the error answers a view can give, as problem+json."""
+
+        def decorator(func):
+            for status in statuses:
+                func = self.alt_response(status, response=http.HTTPStatus(status).name)(func)
+            return func
+
+        return decorator
+
+    def authenticated(self, func):
+        """Require a valid bearer token; the user is then `api.auth.current_user()`."""
+        from api.auth import load_user_from_token
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            load_user_from_token()
+            return func(*args, **kwargs)
+
+        wrapper = self.doc(security=BEARER_AUTH)(wrapper)
+        return self.problems(401)(wrapper)
+
+
+def _login_account_key() -> str:
+    body = request.get_json(silent=True)
+    email = body.get("email") if isinstance(body, dict) else None
+    return f"login-account:{str(email).strip().lower()}" if email else "login-account:-"
+
+
+def _remote_address() -> str:
+    return get_remote_address() or "unknown"
+
+
+limiter = Limiter(key_func=_remote_address, default_limits=[])
+login_account_key = _login_account_key
+remote_address = _remote_address
+
+
+def request_id() -> str:
+    return getattr(g, "request_id", "-")

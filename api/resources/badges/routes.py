@@ -1,0 +1,102 @@
+from uuid import UUID
+
+from flask import Response, request
+from flask.views import MethodView
+
+from api.auth import current_user
+from api.db import db_session, now, public_base_url
+from api.extensions import Blueprint
+from api.resources.events.routes import registration_view
+from api.resources.events.schemas import RegistrationSchema
+from services import badges, events
+
+blp = Blueprint(
+    "badges",
+    __name__,
+    url_prefix="/v1",
+    description="A registration, its badge QR and its rotation",
+)
+
+# The phone keeps the image for an hour and revalidates with the ETag after that.
+BADGE_CACHE_CONTROL = "private, max-age=3600"
+
+
+def _badge_response(registration_id: UUID, fmt: str) -> Response:
+    registration = badges.owned_registration(db_session(), current_user(), registration_id)
+    image = badges.render_badge(registration, public_base_url(), fmt)
+    etag = f'"{image.etag}"'
+    headers = {"ETag": etag, "Cache-Control": BADGE_CACHE_CONTROL}
+    if etag in request.headers.get("If-None-Match", ""):
+        return Response(status=304, headers=headers)
+    return Response(image.content, mimetype=image.mimetype, headers=headers)
+
+
+@blp.route("/registrations/<uuid:registration_id>")
+class RegistrationItem(MethodView):
+    @blp.authenticated
+    @blp.response(200, RegistrationSchema)
+    @blp.problems(403, 404)
+    def get(self, registration_id: UUID):
+        """A registration (its attendee or an organizer)."""
+        return registration_view(
+            events.registration_for_owner_or_organizer(
+                db_session(), current_user(), registration_id
+            )
+        )
+
+    @blp.authenticated
+    @blp.response(204)
+    @blp.problems(403, 404)
+    def delete(self, registration_id: UUID):
+        """Cancel a registration (its attendee or an organizer); the badge stops scanning."""
+        events.cancel_registration(db_session(), current_user(), registration_id, now())
+
+
+@blp.route("/registrations/<uuid:registration_id>/badge.png")
+class BadgePng(MethodView):
+    @blp.authenticated
+    @blp.response(
+        200,
+        content_type="image/png",
+        description="QR code PNG",
+        headers={
+            "ETag": {"schema": {"type": "string"}},
+            "Cache-Control": {"schema": {"type": "string"}},
+        },
+    )
+    @blp.alt_response(304, description="Not modified (If-None-Match matched the ETag)")
+    @blp.problems(404, 409)
+    def get(self, registration_id: UUID):
+        """The badge QR as PNG (its attendee only); encodes <PUBLIC_BASE_URL>/b/<badge_code>."""
+        return _badge_response(registration_id, "png")
+
+
+@blp.route("/registrations/<uuid:registration_id>/badge.svg")
+class BadgeSvg(MethodView):
+    @blp.authenticated
+    @blp.response(
+        200,
+        content_type="image/svg+xml",
+        description="QR code SVG",
+        headers={
+            "ETag": {"schema": {"type": "string"}},
+            "Cache-Control": {"schema": {"type": "string"}},
+        },
+    )
+    @blp.alt_response(304, description="Not modified (If-None-Match matched the ETag)")
+    @blp.problems(404, 409)
+    def get(self, registration_id: UUID):
+        """The badge QR as SVG (its attendee only)."""
+        return _badge_response(registration_id, "svg")
+
+
+@blp.route("/registrations/<uuid:registration_id>/badge/rotate")
+class BadgeRotate(MethodView):
+    @blp.authenticated
+    @blp.response(200, RegistrationSchema)
+    @blp.problems(403, 404, 409)
+    def post(self, registration_id: UUID):
+        """Issue a new badge code (attendee or organizer); the old code scans as badge_revoked."""
+        return registration_view(
+            events.rotate_badge(db_session(), current_user(), registration_id, now())
+        )

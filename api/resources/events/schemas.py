@@ -1,0 +1,91 @@
+from marshmallow import Schema, fields, validate
+
+from api.fields import Instant, TimeZoneName
+from api.schemas import PageArgsSchema, page_of
+from services.events import ROLES
+
+
+class EventSchema(Schema):
+    id = fields.UUID(dump_only=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    starts_at = Instant(required=True)
+    ends_at = Instant(required=True)
+    timezone = TimeZoneName(required=True, metadata={"example": "Europe/Berlin"})
+    venue = fields.String(allow_none=True, validate=validate.Length(max=200))
+    capacity = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=1_000_000))
+    created_by_id = fields.UUID(dump_only=True, allow_none=True)
+    created_at = Instant(dump_only=True)
+    updated_at = Instant(dump_only=True)
+
+
+class EventWithRoleSchema(EventSchema):
+    my_role = fields.String(
+        allow_none=True, dump_only=True, metadata={"description": "organizer, staff, or null"}
+    )
+
+
+class StaffAssignSchema(Schema):
+    email = fields.String(required=True, validate=validate.Length(min=1, max=254))
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+
+
+class StaffSchema(Schema):
+    id = fields.UUID(dump_only=True)
+    event_id = fields.UUID(dump_only=True)
+    user_id = fields.UUID(dump_only=True)
+    email = fields.String(attribute="user.email", dump_only=True)
+    display_name = fields.String(attribute="user.display_name", dump_only=True)
+    role = fields.String(dump_only=True)
+    created_at = Instant(dump_only=True)
+
+
+class StaffListSchema(Schema):
+    items = fields.List(fields.Nested(StaffSchema), required=True)
+
+
+class SessionSchema(Schema):
+    id = fields.UUID(dump_only=True)
+    event_id = fields.UUID(dump_only=True)
+    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    starts_at = Instant(required=True)
+    ends_at = Instant(required=True)
+    room = fields.String(allow_none=True, validate=validate.Length(max=120))
+    capacity = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=1_000_000))
+    created_at = Instant(dump_only=True)
+
+
+class SessionListSchema(Schema):
+    items = fields.List(fields.Nested(SessionSchema), required=True)
+
+
+class RegistrationSchema(Schema):
+    id = fields.UUID(dump_only=True)
+    event_id = fields.UUID(dump_only=True)
+    user_id = fields.UUID(dump_only=True)
+    badge_code = fields.String(dump_only=True)
+    badge_url = fields.String(
+        dump_only=True,
+        metadata={"description": "What the badge QR encodes: <PUBLIC_BASE_URL>/b/<badge_code>"},
+    )
+    status = fields.String(dump_only=True, metadata={"description": "registered or cancelled"})
+    created_at = Instant(dump_only=True)
+    cancelled_at = Instant(dump_only=True, allow_none=True)
+
+
+class AttendeeSchema(Schema):
+    registration_id = fields.UUID(attribute="registration.id")
+    user_id = fields.UUID(attribute="registration.user_id")
+    display_name = fields.String(attribute="registration.user.display_name")
+    email = fields.String(attribute="registration.user.email")
+    status = fields.String(attribute="registration.status")
+    registered_at = Instant(attribute="registration.created_at")
+    checked_in = fields.Boolean()
+    first_checked_in_at = Instant(allow_none=True)
+    inside = fields.Boolean()
+
+
+AttendeePageSchema = page_of(AttendeeSchema, "AttendeePageSchema")
+
+
+class AttendeeListArgsSchema(PageArgsSchema):
+    status = fields.String(validate=validate.OneOf(("registered", "cancelled")))

@@ -1,0 +1,1 @@
+"""Wellspring domain logic: plain functions over a SQLAlchemy Session, no Flask."""

@@ -1,0 +1,131 @@
+"""Badge codes, their QR images, rotation, and resolving a scanned badge."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+import qrcode
+import qrcode.image.svg
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from services.errors import (
+    BadgeRevoked,
+    NotFound,
+    RegistrationCancelled,
+    UnknownBadge,
+    WrongEvent,
+)
+from services.models import BadgeCode, Registration, User
+
+_CODE_SHAPE = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
+
+
+@dataclass(frozen=True)
+class BadgeImage:
+    content: bytes
+    mimetype: str
+    etag: str
+
+
+def new_badge_code() -> str:
+    """192 random bits, URL-safe base64 (32 characters)."""
+    return secrets.token_urlsafe(24)
+
+
+def code_hash(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def badge_url(public_base_url: str, code: str) -> str:
+    return f"{public_base_url.rstrip('/')}/b/{code}"
+
+
+def parse_scanned_badge(scanned: str) -> str | None:
+    """The code inside what a phone read: a bare code, or any URL whose path ends in /b/<code>."""
+    scanned = scanned.strip()
+    if "/" in scanned:
+        path = urlsplit(scanned).path if "://" in scanned else scanned
+        parts = [p for p in path.split("/") if p]
+        if len(parts) < 2 or parts[-2] != "b":
+            return None
+        scanned = parts[-1]
+    return scanned if _CODE_SHAPE.match(scanned) else None
+
+
+def record_badge_code(
+    session: Session, registration: Registration, code: str, now: datetime
+) -> None:
+    session.add(
+        BadgeCode(registration_id=registration.id, code_hash=code_hash(code), issued_at=now)
+    )
+
+
+def resolve_badge(session: Session, scanned: str, event_id: uuid.UUID) -> Registration:
+    """The live registration a scanned badge belongs to, or the reason it does not scan."""
+    code = parse_scanned_badge(scanned)
+    if code is None:
+        raise UnknownBadge()
+    row = session.execute(
+        select(BadgeCode, Registration)
+        .join(Registration, Registration.id == BadgeCode.registration_id)
+        .where(BadgeCode.code_hash == code_hash(code))
+    ).first()
+    if row is None:
+        raise UnknownBadge()
+    badge, registration = row
+    if registration.event_id != event_id:
+        raise WrongEvent()
+    if registration.status != "registered":
+        raise RegistrationCancelled()
+    if badge.revoked_at is not None:
+        raise BadgeRevoked()
+    return registration
+
+
+def replace_code(session: Session, registration: Registration, now: datetime) -> None:
+    """Issue a new code; the old one keeps answering `badge_revoked`."""
+    if registration.status != "registered":
+        raise RegistrationCancelled("A cancelled registration has no badge to rotate")
+    session.execute(
+        update(BadgeCode)
+        .where(BadgeCode.registration_id == registration.id, BadgeCode.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    code = new_badge_code()
+    registration.badge_code = code
+    registration.badge_issued_at = now
+    record_badge_code(session, registration, code, now)
+
+
+def owned_registration(session: Session, owner: User, registration_id: uuid.UUID) -> Registration:
+    registration = session.get(Registration, registration_id)
+    if registration is None or registration.user_id != owner.id:
+        raise NotFound("No such registration")
+    return registration
+
+
+def render_badge(registration: Registration, public_base_url: str, fmt: str) -> BadgeImage:
+    """The QR as PNG or SVG; the ETag changes exactly when the code does."""
+    if registration.status != "registered":
+        raise RegistrationCancelled("A cancelled registration has no badge")
+    url = badge_url(public_base_url, registration.badge_code)
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=10, border=4)
+    qr.add_data(url)
+    qr.make(fit=True)
+    buffer = io.BytesIO()
+    if fmt == "svg":
+        qr.make_image(image_factory=qrcode.image.svg.SvgPathImage).save(buffer)
+        mimetype = "image/svg+xml"
+    else:
+        qr.make_image().save(buffer, format="PNG")
+        mimetype = "image/png"
+    etag = hashlib.sha256(f"{fmt}:{url}".encode()).hexdigest()[:32]
+    return BadgeImage(buffer.getvalue(), mimetype, etag)

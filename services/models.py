@@ -1,0 +1,296 @@
+"""SQLAlchemy 2 typed models. Every datetime is stored and returned as aware UTC."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    TypeDecorator,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC in, aware UTC out. SQLite keeps naive UTC text; PostgreSQL a timestamptz."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def new_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), uuid.UUID: Uuid(), dict[str, Any]: JSON()}
+
+
+# Accounts ---------------------------------------------------------------------------------
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    display_name: Mapped[str] = mapped_column(String(120))
+    headline: Mapped[str | None] = mapped_column(String(200))
+    company: Mapped[str | None] = mapped_column(String(120))
+    title: Mapped[str | None] = mapped_column(String(120))
+    primary_focus: Mapped[str | None] = mapped_column(String(120))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    quiet_hours_start: Mapped[str] = mapped_column(String(5), default="21:00")
+    quiet_hours_end: Mapped[str] = mapped_column(String(5), default="08:00")
+    share_email: Mapped[bool] = mapped_column(Boolean, default=False)
+    share_company: Mapped[bool] = mapped_column(Boolean, default=True)
+    share_title: Mapped[bool] = mapped_column(Boolean, default=True)
+    share_headline: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    profile_updated_at: Mapped[datetime]
+
+    @property
+    def quiet_hours(self) -> dict[str, str]:
+        return {"start": self.quiet_hours_start, "end": self.quiet_hours_end}
+
+    @property
+    def share(self) -> dict[str, bool]:
+        return {
+            "email": self.share_email,
+            "company": self.share_company,
+            "title": self.share_title,
+            "headline": self.share_headline,
+        }
+
+
+class AccessToken(Base):
+    __tablename__ = "access_tokens"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    # Only a SHA-256 of the token is kept: a database leak gives no usable tokens.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+# Events -----------------------------------------------------------------------------------
+
+
+class Event(Base):
+    __tablename__ = "events"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    timezone: Mapped[str] = mapped_column(String(64))
+    venue: Mapped[str | None] = mapped_column(String(200))
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class EventStaff(Base):
+    __tablename__ = "event_staff"
+    __table_args__ = (UniqueConstraint("event_id", "user_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(20))  # organizer | staff
+    created_at: Mapped[datetime]
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class EventSession(Base):
+    """A talk or room slot inside an event."""
+
+    __tablename__ = "event_sessions"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    event_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    room: Mapped[str | None] = mapped_column(String(120))
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+
+
+class Registration(Base):
+    __tablename__ = "registrations"
+    __table_args__ = (
+        # One live registration per person and event; cancelled ones stay as history.
+        Index(
+            "uq_registrations_live_event_user",
+            "event_id",
+            "user_id",
+            unique=True,
+            sqlite_where=text("status = 'registered'"),
+            postgresql_where=text("status = 'registered'"),
+        ),
+        Index("ix_registrations_event_id_created_at", "event_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(20))  # registered | cancelled
+    badge_code: Mapped[str] = mapped_column(String(64))
+    badge_issued_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    cancelled_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class BadgeCode(Base):
+    """Every badge code ever issued, so a rotated one can answer `badge_revoked`.
+
+    Looked up by SHA-256 of the code: the index compares digests, so lookup time says nothing
+    about how much of a guessed code was right.
+    """
+
+    __tablename__ = "badge_codes"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    registration_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("registrations.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    issued_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+# Check-in ---------------------------------------------------------------------------------
+
+DOOR = "door"
+
+
+class Attendance(Base):
+    """Derived presence of one registration at one place (the door or a session).
+
+    Kept in the same transaction as the scans that change it; `first_checked_in_at` is the
+    earliest entry scan ever stored, so late offline scans move it back.
+    """
+
+    __tablename__ = "attendances"
+    __table_args__ = (
+        UniqueConstraint("registration_id", "place"),
+        Index("ix_attendances_event_id_place", "event_id", "place"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    registration_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("registrations.id", ondelete="CASCADE")
+    )
+    session_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("event_sessions.id", ondelete="CASCADE")
+    )
+    place: Mapped[str] = mapped_column(String(36))  # "door" or the session id
+    first_checked_in_at: Mapped[datetime]
+    first_check_in_id: Mapped[uuid.UUID]
+    inside: Mapped[bool] = mapped_column(Boolean)
+    last_scanned_at: Mapped[datetime]
+
+
+class CheckIn(Base):
+    """One stored scan (entry or exit); rejected and duplicate scans store nothing here."""
+
+    __tablename__ = "check_ins"
+    __table_args__ = (
+        Index("ix_check_ins_event_id_updated_at_id", "event_id", "updated_at", "id"),
+        Index("ix_check_ins_registration_id_place", "registration_id", "place"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    registration_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("registrations.id", ondelete="CASCADE")
+    )
+    session_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("event_sessions.id", ondelete="CASCADE")
+    )
+    place: Mapped[str] = mapped_column(String(36))
+    direction: Mapped[str] = mapped_column(String(10))  # entry | exit
+    scanned_at: Mapped[datetime]
+    received_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    device_id: Mapped[str | None] = mapped_column(String(100))
+    scanned_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    client_scan_id: Mapped[str | None] = mapped_column(String(100))
+    undone_at: Mapped[datetime | None]
+    undone_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+
+
+class ScanReceipt(Base):
+    """The answer given to a scan with a `client_scan_id`, replayed for retries and syncs."""
+
+    __tablename__ = "scan_receipts"
+    __table_args__ = (UniqueConstraint("scanner_id", "client_scan_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    scanner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    client_scan_id: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20))  # check_in | contact
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    created: Mapped[bool] = mapped_column(Boolean)
+    result: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
