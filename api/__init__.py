@@ -18,6 +18,7 @@ from api.extensions import Api, limiter
 from services import accounts
 from services.clock import SystemClock
 from services.db import make_engine
+from services.errors import InvalidInput
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 
@@ -37,6 +38,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["wellspring.clock"] = app.config.get("CLOCK") or SystemClock()
 
     _register_request_id(app)
+    app.before_request(reject_nul_characters)
     app.teardown_appcontext(close_db_session)
 
     api = build_api(app)
@@ -89,6 +91,25 @@ def schema_name(schema) -> str:
     if not isinstance(schema, type) and schema.partial:
         name += "Patch"
     return name
+
+
+def _contains_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_contains_nul(v) for v in value)
+    return False
+
+
+def reject_nul_characters() -> None:
+    """NUL can't be stored in PostgreSQL text; refuse it up front the same way on every DB."""
+    in_query = any(_contains_nul(v) for v in request.args.values())
+    in_body = request.is_json and _contains_nul(request.get_json(silent=True))
+    if in_query or in_body:
+        raise InvalidInput("Text must not contain NUL characters",
+                           errors={"_request": ["Text must not contain NUL (\\u0000)."]})
 
 
 def _register_request_id(app: Flask) -> None:

@@ -130,9 +130,9 @@ def update_profile(
     for name in PROFILE_FIELDS:
         if name in changes:
             setattr(user, name, changes[name])
-    if "quiet_hours" in changes:
-        user.quiet_hours_start = changes["quiet_hours"]["start"]
-        user.quiet_hours_end = changes["quiet_hours"]["end"]
+    quiet_hours = changes.get("quiet_hours") or {}
+    user.quiet_hours_start = quiet_hours.get("start", user.quiet_hours_start)
+    user.quiet_hours_end = quiet_hours.get("end", user.quiet_hours_end)
     for name, shared in (changes.get("share") or {}).items():
         setattr(user, f"share_{name}", shared)
     user.profile_updated_at = now

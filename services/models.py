@@ -147,7 +147,7 @@ class EventStaff(Base):
     role: Mapped[str] = mapped_column(String(20))  # organizer | staff
     created_at: Mapped[datetime]
 
-    user: Mapped[User] = relationship(lazy="joined")
+    user: Mapped[User] = relationship()
 
 
 class EventSession(Base):
@@ -193,7 +193,7 @@ class Registration(Base):
     created_at: Mapped[datetime]
     cancelled_at: Mapped[datetime | None]
 
-    user: Mapped[User] = relationship(lazy="joined")
+    user: Mapped[User] = relationship()
 
 
 class BadgeCode(Base):
