@@ -108,8 +108,10 @@ def reject_nul_characters() -> None:
     in_query = any(_contains_nul(v) for v in request.args.values())
     in_body = request.is_json and _contains_nul(request.get_json(silent=True))
     if in_query or in_body:
-        raise InvalidInput("Text must not contain NUL characters",
-                           errors={"_request": ["Text must not contain NUL (\\u0000)."]})
+        raise InvalidInput(
+            "Text must not contain NUL characters",
+            errors={"_request": ["Text must not contain NUL (\\u0000)."]},
+        )
 
 
 def _register_request_id(app: Flask) -> None:

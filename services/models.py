@@ -9,12 +9,14 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     DateTime,
     ForeignKey,
     Index,
     Integer,
     MetaData,
     String,
+    Text,
     TypeDecorator,
     UniqueConstraint,
     Uuid,
@@ -85,6 +87,7 @@ class User(Base):
     share_headline: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
     profile_updated_at: Mapped[datetime]
+    deleted_at: Mapped[datetime | None]
 
     @property
     def quiet_hours(self) -> dict[str, str]:
@@ -294,3 +297,198 @@ class ScanReceipt(Base):
     created: Mapped[bool] = mapped_column(Boolean)
     result: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
+
+
+# Contacts ---------------------------------------------------------------------------------
+
+
+class Connection(Base):
+    """Two people who exchanged contacts; one row per unordered pair (user_a_id < user_b_id),
+    so two people scanning each other at the same moment still make one connection."""
+
+    __tablename__ = "connections"
+    __table_args__ = (
+        UniqueConstraint("user_a_id", "user_b_id"),
+        CheckConstraint("user_a_id < user_b_id", name="ordered_pair"),
+        Index("ix_connections_event_id_created_at", "event_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    user_a_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    user_b_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    event_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("events.id", ondelete="SET NULL"))
+    met_at: Mapped[datetime]
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime]
+    blocked_at: Mapped[datetime | None]
+    blocked_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+
+
+class Contact(Base):
+    """One side of a connection: what `owner` keeps about `other`.
+
+    The other person's profile is read live from `users` (a reference, not a copy). The
+    counters are the owner → other direction's throttle and strength state; they change in the
+    same transaction as each message, so a decision never scans message history.
+    """
+
+    __tablename__ = "contacts"
+    __table_args__ = (
+        UniqueConstraint("owner_id", "other_id"),
+        Index("ix_contacts_owner_id_created_at_id", "owner_id", "created_at", "id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    connection_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("connections.id", ondelete="CASCADE"), index=True
+    )
+    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    other_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    event_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("events.id", ondelete="SET NULL"))
+    met_in_person: Mapped[bool] = mapped_column(Boolean, default=True)
+    met_at: Mapped[datetime]
+    note: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)  # the ETag; bumped on each change
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    removed_at: Mapped[datetime | None]  # the owner removed this side; counters are kept
+
+    # Recipient controls the owner set on messages *from* `other`.
+    muted_at: Mapped[datetime | None]
+    not_interested_at: Mapped[datetime | None]
+
+    # owner → other direction, kept current with every message.
+    unanswered_streak: Mapped[int] = mapped_column(Integer, default=0)
+    last_sent_at: Mapped[datetime | None]
+    last_received_at: Mapped[datetime | None]  # other's last message to owner
+    other_ever_wrote: Mapped[bool] = mapped_column(Boolean, default=False)
+    sent_count: Mapped[int] = mapped_column(Integer, default=0)
+    received_count: Mapped[int] = mapped_column(Integer, default=0)
+    replies_received: Mapped[int] = mapped_column(Integer, default=0)
+    asks_sent: Mapped[int] = mapped_column(Integer, default=0)
+    offers_sent: Mapped[int] = mapped_column(Integer, default=0)
+    asks_in_a_row: Mapped[int] = mapped_column(Integer, default=0)
+    last_interaction_at: Mapped[datetime | None]
+
+    tags: Mapped[list[ContactTag]] = relationship(
+        cascade="all, delete-orphan", order_by="ContactTag.tag", lazy="selectin"
+    )
+
+
+class ContactTag(Base):
+    __tablename__ = "contact_tags"
+    __table_args__ = (Index("ix_contact_tags_owner_id_tag", "owner_id", "tag"),)
+
+    contact_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(50), primary_key=True)
+    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+
+
+# Messages and follow-ups ------------------------------------------------------------------
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index("ix_messages_sender_id_recipient_id_sent_at", "sender_id", "recipient_id", "sent_at"),
+        Index("ix_messages_recipient_id_sent_at", "recipient_id", "sent_at"),
+        Index("ix_messages_sender_id_cold_sent_at", "sender_id", "cold", "sent_at"),
+        Index("ix_messages_recipient_id_cold_sent_at", "recipient_id", "cold", "sent_at"),
+        Index("ix_messages_connection_id_sent_at_id", "connection_id", "sent_at", "id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    connection_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("connections.id", ondelete="CASCADE")
+    )
+    sender_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    recipient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))  # thank_you | offer | ask | check_in | other
+    body: Mapped[str] = mapped_column(Text)
+    cold: Mapped[bool] = mapped_column(Boolean)  # sent while the recipient had never written
+    sent_at: Mapped[datetime]
+    read_at: Mapped[datetime | None]
+
+
+class FollowUpPlan(Base):
+    __tablename__ = "follow_up_plans"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    owner_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    contact_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    cadence: Mapped[str] = mapped_column(String(20))  # gentle | standard | keep_warm
+    status: Mapped[str] = mapped_column(String(20))  # active | completed | cancelled
+    status_reason: Mapped[str | None] = mapped_column(String(40))
+    start_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class FollowUp(Base):
+    __tablename__ = "follow_ups"
+    __table_args__ = (
+        Index("ix_follow_ups_status_deliver_at", "status", "deliver_at"),
+        Index("ix_follow_ups_owner_id_status_send_at", "owner_id", "status", "send_at"),
+        Index("ix_follow_ups_contact_id_status_send_at", "contact_id", "status", "send_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    contact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    recipient_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    plan_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("follow_up_plans.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))
+    body: Mapped[str] = mapped_column(Text)
+    send_at: Mapped[datetime]  # what the owner asked for
+    deliver_at: Mapped[datetime]  # send_at moved out of the recipient's quiet hours
+    status: Mapped[str] = mapped_column(String(20))  # scheduled | sent | cancelled | skipped
+    status_reason: Mapped[str | None] = mapped_column(String(40))
+    requeued: Mapped[bool] = mapped_column(Boolean, default=False)
+    message_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+# Retries ----------------------------------------------------------------------------------
+
+
+class IdempotencyRecord(Base):
+    """The first answer to a creating POST sent with an Idempotency-Key (kept 24 h)."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (
+        UniqueConstraint("user_id", "scope", "key"),
+        Index("ix_idempotency_records_expires_at", "expires_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    scope: Mapped[str] = mapped_column(String(300))  # method and path
+    key: Mapped[str] = mapped_column(String(255))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(20))  # in_flight | completed
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[str | None] = mapped_column(Text)
+    response_headers: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
