@@ -281,7 +281,7 @@ def register_attendee(
 ) -> Registered:
     """Register the caller; registering again returns the live registration unchanged."""
     event = get_event(session, event_id)
-    live = _live_registration(session, event_id, user.id)
+    live = live_registration(session, event_id, user.id)
     if live is not None:
         return Registered(live, created=False)
     if now >= event.ends_at:
@@ -310,13 +310,13 @@ def register_attendee(
         session.flush()
     except IntegrityError:  # a concurrent request registered this person first
         session.rollback()
-        return Registered(_live_registration(session, event_id, user.id), created=False)
+        return Registered(live_registration(session, event_id, user.id), created=False)
     badges.record_badge_code(session, registration, code, now)
     session.commit()
     return Registered(registration, created=True)
 
 
-def _live_registration(
+def live_registration(
     session: Session, event_id: uuid.UUID, user_id: uuid.UUID
 ) -> Registration | None:
     return session.scalar(
