@@ -57,6 +57,7 @@ def build_api(app: Flask) -> Api:
     from api.resources.accounts.routes import blp as accounts_blp
     from api.resources.badges.routes import blp as badges_blp
     from api.resources.checkins.routes import blp as checkins_blp
+    from api.resources.contacts.routes import blp as contacts_blp
     from api.resources.events.routes import blp as events_blp
     from api.resources.health.routes import blp as health_blp
 
@@ -79,7 +80,7 @@ def build_api(app: Flask) -> Api:
             "description": "The access_token from register or login",
         },
     )
-    for blueprint in (health_blp, accounts_blp, events_blp, badges_blp, checkins_blp):
+    for blueprint in (health_blp, accounts_blp, events_blp, badges_blp, checkins_blp, contacts_blp):
         api.register_blueprint(blueprint)
     return api
 
