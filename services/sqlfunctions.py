@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Float
+from sqlalchemy import BigInteger, Float, Integer, literal
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
+
+from services.models import UTCDateTime
 
 
 class days_between(FunctionElement):
@@ -30,3 +32,49 @@ def _days_between_sqlite(element, compiler, **kw):
     return (
         f"(julianday({compiler.process(end, **kw)}) - julianday({compiler.process(start, **kw)}))"
     )
+
+
+class epoch_seconds(FunctionElement):
+    """Whole seconds since 1970-01-01T00:00Z (floored) of a UTC timestamp expression."""
+
+    type = BigInteger()
+    inherit_cache = True
+    name = "epoch_seconds"
+
+
+@compiles(epoch_seconds, "postgresql")
+def _epoch_seconds_postgresql(element, compiler, **kw):
+    (value,) = list(element.clauses)
+    return f"CAST(floor(EXTRACT(EPOCH FROM {compiler.process(value, **kw)})) AS BIGINT)"
+
+
+@compiles(epoch_seconds, "sqlite")
+def _epoch_seconds_sqlite(element, compiler, **kw):
+    # Stored as 'YYYY-MM-DD HH:MM:SS.ffffff' UTC text; '%s' drops the fraction (a floor).
+    (value,) = list(element.clauses)
+    return f"CAST(strftime('%s', {compiler.process(value, **kw)}) AS INTEGER)"
+
+
+class plus_seconds(FunctionElement):
+    """A UTC timestamp expression moved by a whole number of seconds, exactly."""
+
+    type = UTCDateTime()
+    inherit_cache = True
+    name = "plus_seconds"
+
+    def __init__(self, value, seconds: int) -> None:
+        super().__init__(value, literal(int(seconds), Integer()))
+
+
+@compiles(plus_seconds, "postgresql")
+def _plus_seconds_postgresql(element, compiler, **kw):
+    value, seconds = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"({value} + make_interval(secs => {seconds}))"
+
+
+@compiles(plus_seconds, "sqlite")
+def _plus_seconds_sqlite(element, compiler, **kw):
+    # datetime() keeps whole seconds; the stored fraction ('.ffffff') is glued back on, so the
+    # result compares as text exactly like the stored values do.
+    value, seconds = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"(datetime({value}, {seconds} || ' seconds') || substr({value}, 20))"

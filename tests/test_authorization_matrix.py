@@ -75,6 +75,9 @@ MATRIX = [
     Rule("DELETE", "/v1/contacts/{contact_id}", 404),
     Rule("GET", "/v1/contacts/{contact_id}/vcard", 404),
     Rule("POST", "/v1/contacts/{contact_id}/block", 404),
+    Rule("GET", "/v1/events/{event_id}/stats", 403),
+    Rule("GET", "/v1/events/{event_id}/check-ins.csv", 403),
+    Rule("GET", "/v1/events/{event_id}/stats/arrivals.png", 403),
 ]
 
 
