@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export HOST PORT
 
-.PHONY: run serve migrate test lint format openapi clean
+.PHONY: run serve migrate seed-demo test lint format openapi clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ run: migrate
 ## migrate: apply Alembic migrations to DATABASE_URL
 migrate: $(VENV)/.installed
 	$(BIN)/flask --app api migrate
+
+## seed-demo: migrate, then create a demo event under way today and print how to see its stats
+seed-demo: $(VENV)/.installed
+	$(BIN)/flask --app api seed-demo
 
 ## test: install dev extras and run the whole suite (PostgreSQL too when TEST_DATABASE_URL is set)
 test: $(VENV)/.installed-dev

@@ -1,4 +1,4 @@
-"""`flask --app api <command>`: migrate, export-openapi."""
+"""`flask --app api <command>`: migrate, export-openapi, seed-demo."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 
-from services.migrations import upgrade_to_head
+from services import demo
+from services.migrations import is_at_head, upgrade_to_head
+from services.timezones import is_valid_timezone, zone
 
 
 def spec_json(app: Flask) -> str:
@@ -32,3 +34,68 @@ def register_commands(app: Flask) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(spec_json(current_app))
         click.echo(f"wrote {path}")
+
+    @app.cli.command("seed-demo")
+    @click.option(
+        "--timezone",
+        "timezone_name",
+        default=None,
+        help="IANA zone of the demo event (default: this machine's zone).",
+    )
+    @click.option("--seed", type=int, default=None, help="Random seed, for repeatable data.")
+    def seed_demo(timezone_name: str | None, seed: int | None) -> None:
+        """Migrate, then create a demo event happening today, with about 2,000 attendees."""
+        db = current_app.extensions["wellspring.db"]
+        with db.read_session_factory() as session:
+            migrated = is_at_head(session.connection())
+        if not migrated:
+            upgrade_to_head(db.engine)
+        timezone_name = timezone_name or demo.machine_timezone()
+        if not is_valid_timezone(timezone_name):
+            raise click.BadParameter(f"not an IANA time zone: {timezone_name}")
+        now = current_app.extensions["wellspring.clock"].now()
+        starts_at, ends_at = demo.todays_demo_window(now, zone(timezone_name))
+        with db.session_factory() as session:
+            seeded = demo.seed_event(
+                session,
+                size=demo.DEMO_SIZE,
+                name="Wellspring Demo Day",
+                timezone=timezone_name,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                now=now,
+                seed=seed,
+            )
+        click.echo(demo_instructions(seeded, current_app.config["PUBLIC_BASE_URL"]))
+
+
+def demo_instructions(seeded: demo.SeededEvent, base_url: str) -> str:
+    local = zone(seeded.timezone)
+    window = (
+        f"{seeded.starts_at.astimezone(local):%Y-%m-%d %H:%M}-"
+        f"{seeded.ends_at.astimezone(local):%H:%M} {seeded.timezone}"
+    )
+    counts = ", ".join(
+        f"{value:,} {name.replace('_', ' ')}" for name, value in seeded.counts.items()
+    )
+    api = f"{base_url.rstrip('/')}/v1"
+    event = f"$B/events/{seeded.event_id}"
+    login = json.dumps({"email": seeded.organizer_email, "password": seeded.password})
+    return f"""\
+Demo event "{seeded.name}" ({window}), id {seeded.event_id}
+  {counts}
+
+Sign in (every demo account has the same password):
+  organizer  {seeded.organizer_email}
+  staff      {seeded.staff_email}
+  attendees  {", ".join(seeded.attendee_emails)}, ...
+  password   {seeded.password}
+
+With the API running (`make run`):
+  B={api}
+  TOKEN=$(curl -s $B/auth/login -H 'Content-Type: application/json' \\
+    -d '{login}' \\
+    | python3 -c 'import sys,json;print(json.load(sys.stdin)["access_token"])')
+  curl -s "{event}/stats?bucket=15" -H "Authorization: Bearer $TOKEN" | python3 -m json.tool
+  curl -s {event}/check-ins.csv -H "Authorization: Bearer $TOKEN" -o check-ins.csv
+  curl -s "{event}/stats/arrivals.png" -H "Authorization: Bearer $TOKEN" -o arrivals.png"""

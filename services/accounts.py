@@ -47,6 +47,11 @@ class ProfileUpdate:
     hints: list[hint_rules.Hint] = field(default_factory=list)
 
 
+def hash_password(password: str) -> str:
+    """The argon2id hash stored for an account (seeding reuses one hash for many accounts)."""
+    return _hasher.hash(password)
+
+
 def normalize_email(email: str) -> str:
     return email.strip().lower()
 

@@ -46,6 +46,16 @@ def arrivals_png(summary: ArrivalSummary) -> bytes:
         ends = mdates.date2num([bucket.end for bucket in summary.arrivals])
         counts = [bucket.count for bucket in summary.arrivals]
         axes.bar(starts, counts, width=(ends - starts) * 0.9, align="edge", color=BAR_COLOR)
+        event_start = mdates.date2num(summary.starts_at)
+        if starts[0] <= event_start <= ends[-1]:
+            axes.axvline(event_start, color="black", linestyle=":", linewidth=1)
+            axes.annotate(
+                "start",
+                xy=(event_start, 1),
+                xycoords=("data", "axes fraction"),
+                xytext=(3, -12),
+                textcoords="offset points",
+            )
         locator = mdates.AutoDateLocator(tz=zone, maxticks=12)
         axes.xaxis.set_major_locator(locator)
         axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=zone))

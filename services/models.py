@@ -183,6 +183,15 @@ class Registration(Base):
             postgresql_where=text("status = 'registered'"),
         ),
         Index("ix_registrations_event_id_created_at", "event_id", "created_at"),
+        # Covers the stats: counts by status, walk-ins by created_at, checked-in people.
+        Index(
+            "ix_registrations_event_id_status_created_at_user_id_id",
+            "event_id",
+            "status",
+            "created_at",
+            "user_id",
+            "id",
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -232,7 +241,16 @@ class Attendance(Base):
     __tablename__ = "attendances"
     __table_args__ = (
         UniqueConstraint("registration_id", "place"),
-        Index("ix_attendances_event_id_place", "event_id", "place"),
+        # Covers door totals, arrival buckets, per-session counts and who is checked in (it
+        # carries `inside` and `registration_id`), so the stats read no table rows.
+        Index(
+            "ix_attendances_event_id_place_first_checked_in_at",
+            "event_id",
+            "place",
+            "first_checked_in_at",
+            "inside",
+            "registration_id",
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -257,6 +275,7 @@ class CheckIn(Base):
     __table_args__ = (
         Index("ix_check_ins_event_id_updated_at_id", "event_id", "updated_at", "id"),
         Index("ix_check_ins_registration_id_place", "registration_id", "place"),
+        Index("ix_check_ins_event_id_scanned_at_id", "event_id", "scanned_at", "id"),  # CSV
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -311,6 +330,15 @@ class Connection(Base):
         UniqueConstraint("user_a_id", "user_b_id"),
         CheckConstraint("user_a_id < user_b_id", name="ordered_pair"),
         Index("ix_connections_event_id_created_at", "event_id", "created_at"),
+        # Covers the networking stats: who met whom at an event, and when.
+        Index(
+            "ix_connections_event_id_user_a_id_user_b_id_met_at_id",
+            "event_id",
+            "user_a_id",
+            "user_b_id",
+            "met_at",
+            "id",
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Float, Integer, literal
+from sqlalchemy import BigInteger, Float, Integer, String, literal
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -78,3 +78,55 @@ def _plus_seconds_sqlite(element, compiler, **kw):
     # result compares as text exactly like the stored values do.
     value, seconds = (compiler.process(clause, **kw) for clause in element.clauses)
     return f"(datetime({value}, {seconds} || ' seconds') || substr({value}, 20))"
+
+
+class uuid_text(FunctionElement):
+    """A UUID column as canonical hyphenated text, made by the database."""
+
+    type = String()
+    inherit_cache = True
+    name = "uuid_text"
+
+
+@compiles(uuid_text, "postgresql")
+def _uuid_text_postgresql(element, compiler, **kw):
+    (value,) = list(element.clauses)
+    return f"CAST({compiler.process(value, **kw)} AS TEXT)"
+
+
+@compiles(uuid_text, "sqlite")
+def _uuid_text_sqlite(element, compiler, **kw):
+    # SQLAlchemy keeps UUIDs on SQLite as 32 lowercase hex digits.
+    (column,) = list(element.clauses)
+    value = compiler.process(column, **kw)
+    parts = ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))
+    return " || '-' || ".join(f"substr({value}, {start}, {length})" for start, length in parts)
+
+
+class shifted_timestamp_text(FunctionElement):
+    """A UTC timestamp moved by a whole number of seconds, as 'YYYY-MM-DDTHH:MM:SS' text.
+
+    With the UTC offset of a zone, that is the local wall-clock time (to the second).
+    """
+
+    type = String()
+    inherit_cache = True
+    name = "shifted_timestamp_text"
+
+    def __init__(self, value, seconds: int) -> None:
+        super().__init__(value, literal(int(seconds), Integer()))
+
+
+@compiles(shifted_timestamp_text, "postgresql")
+def _shifted_timestamp_text_postgresql(element, compiler, **kw):
+    value, seconds = (compiler.process(clause, **kw) for clause in element.clauses)
+    return (
+        f"to_char(({value} AT TIME ZONE 'UTC') + make_interval(secs => {seconds}), "
+        "'YYYY-MM-DD\"T\"HH24:MI:SS')"
+    )
+
+
+@compiles(shifted_timestamp_text, "sqlite")
+def _shifted_timestamp_text_sqlite(element, compiler, **kw):
+    value, seconds = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"strftime('%Y-%m-%dT%H:%M:%S', {value}, {seconds} || ' seconds')"

@@ -25,13 +25,27 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, literal, select, union_all
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from services import events
-from services.arrival_buckets import BucketGrid, from_epoch, to_epoch
+from services.arrival_buckets import BucketGrid, OffsetSpan, from_epoch, offset_spans, to_epoch
+from services.checkins import MAX_CLOCK_SKEW
 from services.events import REGISTERED
 from services.models import (
     DOOR,
@@ -44,7 +58,7 @@ from services.models import (
     Registration,
     User,
 )
-from services.sqlfunctions import epoch_seconds, plus_seconds
+from services.sqlfunctions import epoch_seconds, plus_seconds, shifted_timestamp_text, uuid_text
 
 DEFAULT_BUCKET_MINUTES = 15
 MIN_BUCKET_MINUTES = 5
@@ -116,6 +130,7 @@ class ArrivalSummary:
 
     event_id: uuid.UUID
     event_name: str
+    starts_at: datetime
     timezone: str
     bucket_minutes: int
     registered: int
@@ -189,6 +204,7 @@ def arrival_summary(
     return ArrivalSummary(
         event_id=event.id,
         event_name=event.name,
+        starts_at=event.starts_at,
         timezone=event.timezone,
         bucket_minutes=bucket_minutes,
         registered=totals.registered,
@@ -294,92 +310,114 @@ def _arrivals(
 
 
 def _session_fill(session: Session, event: Event) -> list[SessionFill]:
-    present = (
-        select(Attendance.session_id, func.count().label("checked_in"))
-        .where(Attendance.event_id == event.id, Attendance.session_id.is_not(None))
-        .group_by(Attendance.session_id)
-        .subquery()
-    )
-    rows = session.execute(
-        select(
-            EventSession.id,
-            EventSession.title,
-            EventSession.starts_at,
-            EventSession.capacity,
-            func.coalesce(present.c.checked_in, 0),
+    # Grouped by `place` (the session id as text), which the (event_id, place, ...) index
+    # covers; the few session rows are then matched up here.
+    present: dict[str, int] = {
+        place: count
+        for place, count in session.execute(
+            select(Attendance.place, func.count())
+            .where(Attendance.event_id == event.id, Attendance.place != DOOR)
+            .group_by(Attendance.place)
         )
-        .outerjoin(present, present.c.session_id == EventSession.id)
+    }
+    rows = session.execute(
+        select(EventSession.id, EventSession.title, EventSession.starts_at, EventSession.capacity)
         .where(EventSession.event_id == event.id)
         .order_by(EventSession.starts_at, EventSession.id)
     )
-    return [
-        SessionFill(
-            session_id=session_id,
-            title=title,
-            starts_at=starts_at,
-            checked_in=checked_in,
-            capacity=capacity,
-            fill_rate=rate(checked_in, capacity),
+    fills = []
+    for session_id, title, starts_at, capacity in rows:
+        checked_in = present.get(str(session_id), 0)
+        fills.append(
+            SessionFill(
+                session_id=session_id,
+                title=title,
+                starts_at=starts_at,
+                checked_in=checked_in,
+                capacity=capacity,
+                fill_rate=rate(checked_in, capacity),
+            )
         )
-        for session_id, title, starts_at, capacity, checked_in in rows
-    ]
+    return fills
 
 
 # Networking ---------------------------------------------------------------------------------
 
 
 def _networking(session: Session, event: Event, checked_in: int) -> Networking:
-    at_event = Connection.event_id == event.id
-    ends = union_all(
-        select(Connection.user_a_id.label("user_id")).where(at_event),
-        select(Connection.user_b_id.label("user_id")).where(at_event),
-    ).subquery()
-    checked_in_people = (
-        select(Registration.user_id)
-        .join(Attendance, Attendance.registration_id == Registration.id)
-        .where(Attendance.event_id == event.id, Attendance.place == DOOR)
-    )
-    per_networker = (
-        select(ends.c.user_id, func.count().label("exchanges"))
-        .where(ends.c.user_id.in_(checked_in_people))
-        .group_by(ends.c.user_id)
-        .subquery()
-    )
-    ranked = select(
-        per_networker.c.exchanges,
-        func.row_number().over(order_by=per_networker.c.exchanges).label("position"),
-        func.count().over().label("networkers"),
-    ).subquery()
-    # The median: the middle row, or the mean of the two middle rows.
-    middle = (ranked.c.networkers + 1) // 2, (ranked.c.networkers + 2) // 2
-    networkers, median = session.execute(
-        select(func.max(ranked.c.networkers), func.avg(ranked.c.exchanges)).where(
-            ranked.c.position.in_(middle)
-        )
-    ).one()
-    networkers = networkers or 0
+    networkers, median = _networkers_and_median(session, event)
     if networkers < MIN_GROUP_SIZE:
         return Networking(None, None, None, None, None, suppressed=True)
-
+    at_event = Connection.event_id == event.id
     followed_up = exists().where(
         Message.connection_id == Connection.id,
-        and_(
-            Message.sent_at >= Connection.met_at,
-            Message.sent_at
-            <= plus_seconds(Connection.met_at, int(FOLLOW_UP_WINDOW.total_seconds())),
-        ),
+        Message.sent_at >= Connection.met_at,
+        Message.sent_at <= plus_seconds(Connection.met_at, int(FOLLOW_UP_WINDOW.total_seconds())),
     )
     exchanges, followed = session.execute(
-        select(func.count(), func.coalesce(func.sum(case((followed_up, 1))), 0)).where(at_event)
+        select(
+            select(func.count()).where(at_event).scalar_subquery(),
+            select(func.count()).where(at_event, followed_up).scalar_subquery(),
+        )
     ).one()
     return Networking(
         exchanges=exchanges,
         networkers=networkers,
         networker_rate=rate(networkers, checked_in),
-        median_exchanges_per_networker=float(median),
-        followed_up_within_7d_rate=rate(int(followed), exchanges),
+        median_exchanges_per_networker=median,
+        followed_up_within_7d_rate=rate(followed, exchanges),
         suppressed=False,
     )
+
+
+def _networkers_and_median(session: Session, event: Event) -> tuple[int, float | None]:
+    """Checked-in people with an exchange here, and the median of their exchange counts."""
+    at_event = Connection.event_id == event.id
+    ends = union_all(
+        select(Connection.user_a_id.label("user_id")).where(at_event),
+        select(Connection.user_b_id.label("user_id")).where(at_event),
+    ).subquery()
+    checked_in_people = select(Registration.user_id).where(
+        Registration.event_id == event.id,
+        exists().where(Attendance.registration_id == Registration.id, Attendance.place == DOOR),
+    )
+    per_networker = (
+        select(func.count().label("exchanges"))
+        .where(ends.c.user_id.in_(checked_in_people))
+        .group_by(ends.c.user_id)
+        .subquery()
+    )
+    # The median from a histogram (people per exchange count): a few dozen rows to rank
+    # instead of every networker. Casts keep the window sums integers on PostgreSQL too.
+    histogram = (
+        select(per_networker.c.exchanges, func.count().label("people"))
+        .group_by(per_networker.c.exchanges)
+        .subquery()
+    )
+    cumulative = select(
+        histogram.c.exchanges,
+        histogram.c.people,
+        cast(func.sum(histogram.c.people).over(order_by=histogram.c.exchanges), BigInteger).label(
+            "through"
+        ),
+        cast(func.sum(histogram.c.people).over(), BigInteger).label("networkers"),
+    ).subquery()
+
+    def holds(position):
+        return and_(
+            cumulative.c.through - cumulative.c.people < position,
+            cumulative.c.through >= position,
+        )
+
+    # The middle position, or the two middle ones for an even count (then their mean).
+    lower = (cumulative.c.networkers + 1) // 2
+    upper = (cumulative.c.networkers + 2) // 2
+    networkers, median = session.execute(
+        select(func.max(cumulative.c.networkers), func.avg(cumulative.c.exchanges)).where(
+            or_(holds(lower), holds(upper))
+        )
+    ).one()
+    return int(networkers or 0), (float(median) if median is not None else None)
 
 
 # CSV export ---------------------------------------------------------------------------------
@@ -389,29 +427,76 @@ def check_ins_csv(session: Session, actor: User, event_id: uuid.UUID) -> Iterato
     """The stored scans as RFC 4180 CSV chunks, times in the event's zone (organizers, staff).
 
     Access is checked now; the rows are read while the caller consumes the iterator, a chunk
-    at a time (a server-side cursor on PostgreSQL), so the file is never held in memory.
+    at a time (a server-side cursor on PostgreSQL), so the file is never held in memory. The
+    database writes ids and local times as text, so Python only joins the strings up.
     """
     event, _role = events.require_staff(session, event_id, actor)
+    zone = ZoneInfo(event.timezone)
+    first_scan, last_change = session.execute(
+        select(func.min(CheckIn.scanned_at), func.max(CheckIn.updated_at)).where(
+            CheckIn.event_id == event.id
+        )
+    ).one()
+    if first_scan is None:
+        return iter([_csv_line(CSV_HEADER)])
+    # received_at never passes the last change; scanned_at may lead it by the allowed skew.
+    spans = offset_spans(zone, to_epoch(first_scan), to_epoch(last_change + MAX_CLOCK_SKEW) + 1)
     query = (
         select(
-            CheckIn.id,
-            CheckIn.registration_id,
-            User.display_name,
+            uuid_text(CheckIn.id),
+            uuid_text(CheckIn.registration_id),
             CheckIn.direction,
-            CheckIn.session_id,
-            EventSession.title,
-            CheckIn.scanned_at,
-            CheckIn.received_at,
+            uuid_text(CheckIn.session_id),
+            _local_time_text(CheckIn.scanned_at, spans),
+            _local_time_text(CheckIn.received_at, spans),
             CheckIn.device_id,
         )
-        .join(Registration, Registration.id == CheckIn.registration_id)
-        .join(User, User.id == Registration.user_id)
-        .outerjoin(EventSession, EventSession.id == CheckIn.session_id)
         .where(CheckIn.event_id == event.id, CheckIn.undone_at.is_(None))
         .order_by(CheckIn.scanned_at, CheckIn.id)
         .execution_options(yield_per=CSV_CHUNK_ROWS)
     )
-    return _csv_chunks(session, query, ZoneInfo(event.timezone))
+    # Names and titles once per person and session, rather than a join on every scan row.
+    names = {
+        registration_id: _safe_text(name)
+        for registration_id, name in session.execute(
+            select(uuid_text(Registration.id), User.display_name)
+            .join(User, User.id == Registration.user_id)
+            .where(Registration.event_id == event.id)
+        )
+    }
+    titles = {
+        session_id: _safe_text(title)
+        for session_id, title in session.execute(
+            select(uuid_text(EventSession.id), EventSession.title).where(
+                EventSession.event_id == event.id
+            )
+        )
+    }
+    return _csv_chunks(session, query, names, titles)
+
+
+def _utc_offset_text(seconds: int) -> str:
+    sign = "-" if seconds < 0 else "+"
+    hours, rest = divmod(abs(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{sign}{hours:02d}:{minutes:02d}" + (f":{secs:02d}" if secs else "")
+
+
+def _local_time_text(column, spans: list[OffsetSpan]) -> ColumnElement[str]:
+    """ISO 8601 local time with its offset, e.g. 2026-10-25T02:10:00+02:00, made in SQL."""
+
+    def at_offset(span: OffsetSpan) -> ColumnElement[str]:
+        return shifted_timestamp_text(column, span.offset) + _utc_offset_text(span.offset)
+
+    if len(spans) == 1:
+        return at_offset(spans[0])
+    return case(
+        *(
+            (column < from_epoch(after.start), at_offset(before))
+            for before, after in pairwise(spans)
+        ),
+        else_=at_offset(spans[-1]),
+    )
 
 
 def _safe_text(value: str | None) -> str:
@@ -420,7 +505,15 @@ def _safe_text(value: str | None) -> str:
     return "'" + value if value.startswith(_FORMULA_STARTS) else value
 
 
-def _csv_chunks(session: Session, query, zone: ZoneInfo) -> Iterator[str]:
+def _csv_line(values) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow(values)
+    return buffer.getvalue()
+
+
+def _csv_chunks(
+    session: Session, query, names: dict[str, str], titles: dict[str, str]
+) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)  # excel dialect: RFC 4180 quoting, CRLF line ends
     writer.writerow(CSV_HEADER)
@@ -434,22 +527,20 @@ def _csv_chunks(session: Session, query, zone: ZoneInfo) -> Iterator[str]:
                 (
                     check_in_id,
                     registration_id,
-                    _safe_text(display_name),
+                    names.get(registration_id, ""),
                     direction,
                     "session" if session_id else DOOR,
                     session_id or "",
-                    _safe_text(title),
-                    scanned_at.astimezone(zone).isoformat(),
-                    received_at.astimezone(zone).isoformat(),
+                    titles.get(session_id, "") if session_id else "",
+                    scanned_at,
+                    received_at,
                     _safe_text(device_id),
                 )
                 for (
                     check_in_id,
                     registration_id,
-                    display_name,
                     direction,
                     session_id,
-                    title,
                     scanned_at,
                     received_at,
                     device_id,

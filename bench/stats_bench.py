@@ -1,0 +1,225 @@
+"""Organizer stats at 50,000 attendees: times stats JSON, the check-in CSV and the arrivals chart.
+
+    .venv/bin/python bench/stats_bench.py [--sqlite URL] [--postgres URL] [--only sqlite|postgres]
+
+For each database it builds one event with bulk inserts (services/demo.py): 50,000
+registrations, 45,000 door check-ins, 5,000 exits, 150,000 session scans, 100,000 contact
+exchanges with messages after a third of them. Then it calls the three endpoints through the
+real app (Flask test client, organizer token) once to warm up and REPEAT times more, and prints
+the median with the machine and versions. Nothing is asserted: targets are in the issue
+(JSON <= 150 ms, CSV <= 2 s, chart <= 500 ms on 2 cores).
+
+Defaults: a SQLite file in a temporary directory, and a throwaway database created (and dropped
+afterwards) on the PostgreSQL server postgresql+psycopg://postgres@127.0.0.1:5432/test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sqlite3
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import matplotlib
+import sqlalchemy
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from api import create_app
+from services import demo
+from services.clock import SettableClock
+from services.db import make_engine
+from services.migrations import upgrade_to_head
+
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+REPEAT = 5
+BENCH_SIZE = demo.DemoSize(
+    registrations=50_000,
+    door_check_ins=45_000,
+    exits=5_000,
+    session_scans=150_000,
+    exchanges=100_000,
+    sessions=12,
+    follow_ups=5_000,
+)
+STARTS_AT = datetime(2026, 5, 12, 7, 0, tzinfo=UTC)  # 09:00 in Berlin
+ENDS_AT = STARTS_AT + timedelta(hours=9)
+NOW = ENDS_AT + timedelta(days=8)  # a week of follow-up messages has happened
+TARGETS_MS = {"stats JSON": 150, "check-ins CSV": 2000, "arrivals PNG": 500}
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+@contextmanager
+def throwaway_postgres(server_url: str) -> Iterator[str]:
+    url = make_url(server_url)
+    name = f"wellspring_bench_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def timed(call: Callable[[], int], repeat: int) -> tuple[float, float, float, int]:
+    call()  # warm-up: caches, matplotlib's first import and font lookup
+    samples, size = [], 0
+    for _ in range(repeat):
+        started = time.perf_counter()
+        size = call()
+        samples.append((time.perf_counter() - started) * 1000)
+    return statistics.median(samples), min(samples), max(samples), size
+
+
+def measure(database_url: str, label: str, repeat: int) -> dict:
+    engine = make_engine(database_url)
+    upgrade_to_head(engine)
+    app = create_app(
+        {
+            "ENGINE": engine,
+            "CLOCK": SettableClock(NOW),
+            "TESTING": True,
+            "PASSWORD_HASH_PROFILE": "fast",
+        }
+    )
+    database = app.extensions["wellspring.db"]
+    started = time.perf_counter()
+    with database.session_factory() as session:
+        seeded = demo.seed_event(
+            session,
+            size=BENCH_SIZE,
+            name="Bench Conf 2026",
+            timezone="Europe/Berlin",
+            starts_at=STARTS_AT,
+            ends_at=ENDS_AT,
+            now=NOW,
+            seed=2026,
+            password="bench password",
+        )
+    seed_seconds = time.perf_counter() - started
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(text("ANALYZE"))
+        with engine.connect() as connection:
+            server = connection.execute(text("SHOW server_version")).scalar_one()
+    else:
+        with engine.connect() as connection:
+            connection.execute(text("ANALYZE"))
+            connection.commit()
+        server = sqlite3.sqlite_version
+
+    client = app.test_client()
+    login = client.post(
+        "/v1/auth/login", json={"email": seeded.organizer_email, "password": seeded.password}
+    )
+    headers = {"Authorization": f"Bearer {login.get_json()['access_token']}"}
+    base = f"/v1/events/{seeded.event_id}"
+
+    def stats_json() -> int:
+        response = client.get(f"{base}/stats?bucket=15", headers=headers)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return len(response.get_data())
+
+    def csv_export() -> int:
+        response = client.get(f"{base}/check-ins.csv", headers=headers, buffered=False)
+        assert response.status_code == 200
+        size = 0
+        for chunk in response.response:  # consume the stream as a client would
+            size += len(chunk)
+        response.close()
+        return size
+
+    def chart() -> int:
+        response = client.get(f"{base}/stats/arrivals.png?bucket=15", headers=headers)
+        assert response.status_code == 200
+        return len(response.get_data())
+
+    results = {
+        "stats JSON": timed(stats_json, repeat),
+        "check-ins CSV": timed(csv_export, repeat),
+        "arrivals PNG": timed(chart, repeat),
+    }
+    engine.dispose()
+    return {
+        "label": label,
+        "server": server,
+        "seed_seconds": seed_seconds,
+        "counts": seeded.counts,
+        "results": results,
+    }
+
+
+def print_report(runs: list[dict], repeat: int) -> None:
+    print()
+    print(f"machine   {cpu_model()}, {os.cpu_count()} cores, {platform.platform()}")
+    print(
+        f"software  Python {platform.python_version()}, SQLAlchemy {sqlalchemy.__version__}, "
+        f"matplotlib {matplotlib.__version__}, "
+        + ", ".join(f"{run['label']} {run['server']}" for run in runs)
+    )
+    for run in runs:
+        counts = ", ".join(f"{n:,} {name.replace('_', ' ')}" for name, n in run["counts"].items())
+        print(f"data      {run['label']}: {counts} (seeded in {run['seed_seconds']:.0f} s)")
+    print(f"timing    median of {repeat} after one warm-up, through the app (Flask test client)")
+    print()
+    header = f"{'':16}" + "".join(f"{run['label']:>26}" for run in runs) + f"{'target':>10}"
+    print(header)
+    for name, target in TARGETS_MS.items():
+        cells = []
+        for run in runs:
+            median, low, high, _size = run["results"][name]
+            cells.append(f"{median:8.0f} ms ({low:.0f}-{high:.0f})")
+        print(f"{name:16}" + "".join(f"{cell:>26}" for cell in cells) + f"{target:>7} ms")
+    sizes = ", ".join(
+        f"{run['label']} CSV {run['results']['check-ins CSV'][3] / 1e6:.1f} MB, "
+        f"PNG {run['results']['arrivals PNG'][3] / 1e3:.0f} kB"
+        for run in runs
+    )
+    print(f"\nsizes     {sizes}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sqlite", help="SQLite URL (default: a file in a temporary directory)")
+    parser.add_argument(
+        "--postgres",
+        default=DEFAULT_POSTGRES,
+        help="PostgreSQL server URL; a throwaway database is created on it and dropped",
+    )
+    parser.add_argument("--only", choices=("sqlite", "postgres"))
+    parser.add_argument("--repeat", type=int, default=REPEAT)
+    args = parser.parse_args()
+
+    runs = []
+    if args.only in (None, "sqlite"):
+        with tempfile.TemporaryDirectory() as directory:
+            url = args.sqlite or f"sqlite:///{Path(directory) / 'bench.db'}"
+            runs.append(measure(url, "SQLite", args.repeat))
+    if args.only in (None, "postgres"):
+        with throwaway_postgres(args.postgres) as url:
+            runs.append(measure(url, "PostgreSQL", args.repeat))
+    print_report(runs, args.repeat)
+
+
+if __name__ == "__main__":
+    main()
