@@ -2,7 +2,8 @@
 
 Every figure is an aggregate the database computes (COUNT/GROUP BY, window functions for the
 median); Python only walks the few dozen arrival buckets and sessions, never the rows behind
-them. Definitions (PRODUCT.md "Stats definitions"):
+them (the CSV export, which is rows, streams them). Definitions (PRODUCT.md "Stats
+definitions"):
 
 - `registered`: registrations not cancelled; `walk_ins`: those of them created at or after the
   event's start.
@@ -12,9 +13,12 @@ them. Definitions (PRODUCT.md "Stats definitions"):
   bucketed on the event's local clock (services/arrival_buckets.py).
 - `sessions`: distinct attendees with an entry scan per session, capacity, fill rate (may
   exceed 1 for an overfull room).
-- `networking`: connections whose `event_id` is this event; networkers are door-checked-in
-  attendees in at least one of them. With fewer than MIN_GROUP_SIZE networkers every networking
-  figure is null and `suppressed` is true, so no one can be singled out.
+- `networking`: exchanges are connections whose `event_id` is this event (one per pair);
+  networkers are door-checked-in attendees in at least one of them; the median counts all of a
+  networker's exchanges here; a follow-up is a message either way on that connection within 7
+  days of `met_at` (inclusive). With fewer than MIN_GROUP_SIZE networkers every networking
+  figure, the exchange count included, is null and `suppressed` is true, so no one can be
+  singled out.
 """
 
 from __future__ import annotations

@@ -40,9 +40,11 @@ class CheckInsCsv(MethodView):
     @blp.response(
         200,
         content_type="text/csv",
-        description="RFC 4180 CSV: a header row, then one row per stored scan (entry or exit, "
-        "door or session, undone scans left out) in scan time order; times in the event's "
-        "zone with their offset. Columns: " + ", ".join(stats.CSV_HEADER) + ".",
+        description="RFC 4180 CSV (UTF-8, CRLF): a header row, then one row per stored scan "
+        "(entry or exit, door or session; undone scans left out) in scan time order. Times "
+        "are local to the event's zone, to the second, with their UTC offset "
+        "(2026-10-25T02:10:00+02:00). Text typed by people that a spreadsheet would run as a "
+        "formula is prefixed with an apostrophe. Columns: " + ", ".join(stats.CSV_HEADER) + ".",
         headers={"Content-Disposition": {"schema": {"type": "string"}}},
     )
     @blp.problems(403, 404)
@@ -51,7 +53,7 @@ class CheckInsCsv(MethodView):
         chunks = stats.check_ins_csv(db_session(), current_user(), event_id)
         return Response(
             stream_with_context(chunks),
-            mimetype="text/csv",
+            content_type="text/csv; charset=utf-8",
             headers={
                 "Content-Disposition": f'attachment; filename="check-ins-{event_id}.csv"',
                 **NO_STORE,
