@@ -30,7 +30,7 @@ from pathlib import Path
 
 import matplotlib
 import sqlalchemy
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
 
 from api import create_app
@@ -54,6 +54,8 @@ BENCH_SIZE = demo.DemoSize(
 STARTS_AT = datetime(2026, 5, 12, 7, 0, tzinfo=UTC)  # 09:00 in Berlin
 ENDS_AT = STARTS_AT + timedelta(hours=9)
 NOW = ENDS_AT + timedelta(days=8)  # a week of follow-up messages has happened
+STATEMENTS_SHOWN = 8
+STATEMENT_CHARS = 110
 EVENT_NAME = "Bench Conf 2026"
 PASSWORD = "bench password"
 TARGETS_MS = {"stats JSON": 150, "check-ins CSV": 2000, "arrivals PNG": 500}
@@ -202,6 +204,8 @@ def measure(database_url: str, label: str, repeat: int, reuse: bool) -> dict:
         "check-ins CSV": timed(csv_export, repeat),
         "arrivals PNG": timed(chart, repeat),
     }
+    with statement_timer(engine) as statements:
+        stats_json()
     engine.dispose()
     return {
         "label": label,
@@ -209,7 +213,29 @@ def measure(database_url: str, label: str, repeat: int, reuse: bool) -> dict:
         "seed_seconds": seed_seconds,
         "counts": counts,
         "results": results,
+        "statements": statements,
     }
+
+
+@contextmanager
+def statement_timer(engine) -> Iterator[list[tuple[float, str]]]:
+    """Milliseconds per SQL statement while the block runs (for the stats JSON breakdown)."""
+    timings: list[tuple[float, str]] = []
+
+    def before(connection, _cursor, _statement, _parameters, _context, _many):
+        connection.info["bench_started"] = time.perf_counter()
+
+    def after(connection, _cursor, statement, _parameters, _context, _many):
+        elapsed = (time.perf_counter() - connection.info.pop("bench_started")) * 1000
+        timings.append((elapsed, " ".join(statement.split())))
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    try:
+        yield timings
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine, "after_cursor_execute", after)
 
 
 def print_report(runs: list[dict], repeat: int) -> None:
@@ -223,7 +249,11 @@ def print_report(runs: list[dict], repeat: int) -> None:
     for run in runs:
         counts = ", ".join(f"{n:,} {name}" for name, n in run["counts"].items())
         print(f"data      {run['label']}: {counts} (ready in {run['seed_seconds']:.0f} s)")
-    print(f"timing    median of {repeat} after one warm-up, through the app (Flask test client)")
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(
+        f"timing    median of {repeat} after one warm-up, through the app (Flask test client); "
+        f"load average at the end {load} (the machine is shared)"
+    )
     print()
     header = f"{'':16}" + "".join(f"{run['label']:>26}" for run in runs) + f"{'target':>10}"
     print(header)
@@ -239,6 +269,11 @@ def print_report(runs: list[dict], repeat: int) -> None:
         for run in runs
     )
     print(f"\nsizes     {sizes}")
+    print("\nstats JSON, one request, by SQL statement (ms):")
+    for run in runs:
+        statements = sorted(run["statements"], reverse=True)[:STATEMENTS_SHOWN]
+        for elapsed, statement in statements:
+            print(f"  {run['label']:<11}{elapsed:7.1f}  {statement[:STATEMENT_CHARS]}")
 
 
 def main() -> None:

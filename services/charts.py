@@ -2,12 +2,15 @@
 
 No pyplot and no `matplotlib.use()`: nothing global is switched or kept between requests, so
 other code using matplotlib is unaffected and each request owns its figure (matplotlib's advice
-for web servers). The module is imported on the first chart request, not at app start.
+for web servers). Matplotlib is not thread-safe even across figures (shared font and text
+caches), so drawing is serialized within a process. The module is imported on the first chart
+request, not at app start.
 """
 
 from __future__ import annotations
 
 import io
+import threading
 from itertools import accumulate
 from zoneinfo import ZoneInfo
 
@@ -21,10 +24,16 @@ from services.stats import ArrivalSummary
 WIDTH_INCHES, HEIGHT_INCHES, DPI = 10, 5.5, 100
 BAR_COLOR = "#3b6ea5"
 LINE_COLOR = "#c0504d"
+_drawing = threading.Lock()
 
 
 def arrivals_png(summary: ArrivalSummary) -> bytes:
     """Arrivals per bucket (bars) and checked in so far (line), on the event's local clock."""
+    with _drawing:
+        return _draw_arrivals(summary)
+
+
+def _draw_arrivals(summary: ArrivalSummary) -> bytes:
     zone = ZoneInfo(summary.timezone)
     figure = Figure(figsize=(WIDTH_INCHES, HEIGHT_INCHES), dpi=DPI)
     figure.subplots_adjust(left=0.07, right=0.92, top=0.83, bottom=0.14)

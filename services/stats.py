@@ -26,7 +26,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
@@ -427,13 +427,18 @@ def _networkers_and_median(session: Session, event: Event) -> tuple[int, float |
 # CSV export ---------------------------------------------------------------------------------
 
 
-def check_ins_csv(session: Session, actor: User, event_id: uuid.UUID) -> Iterator[str]:
+def check_ins_csv(
+    session_for: Callable[[], Session], actor: User, event_id: uuid.UUID
+) -> Iterator[str]:
     """The stored scans as RFC 4180 CSV chunks, times in the event's zone (organizers, staff).
 
     Access is checked now; the rows are read while the caller consumes the iterator, a chunk
     at a time (a server-side cursor on PostgreSQL), so the file is never held in memory. The
     database writes ids and local times as text, so Python only joins the strings up.
+    `session_for` is asked for the session again when the rows are read: a web framework may
+    have closed the first one by then (Flask does, once the view returns).
     """
+    session = session_for()
     event, _role = events.require_staff(session, event_id, actor)
     zone = ZoneInfo(event.timezone)
     first_scan, last_change = session.execute(
@@ -445,24 +450,23 @@ def check_ins_csv(session: Session, actor: User, event_id: uuid.UUID) -> Iterato
         return iter([_csv_line(CSV_HEADER)])
     # received_at never passes the last change; scanned_at may lead it by the allowed skew.
     spans = offset_spans(zone, to_epoch(first_scan), to_epoch(last_change + MAX_CLOCK_SKEW) + 1)
-    query = (
-        select(
-            uuid_text(CheckIn.id),
-            uuid_text(CheckIn.registration_id),
-            CheckIn.direction,
-            uuid_text(CheckIn.session_id),
-            _local_time_text(CheckIn.scanned_at, spans),
-            _local_time_text(CheckIn.received_at, spans),
-            CheckIn.device_id,
-        )
-        .where(CheckIn.event_id == event.id, CheckIn.undone_at.is_(None))
-        .order_by(CheckIn.scanned_at, CheckIn.id)
-        .execution_options(yield_per=CSV_CHUNK_ROWS)
-    )
-    # Names and titles once per person and session, rather than a join on every scan row.
+    query = select(
+        uuid_text(CheckIn.id),
+        uuid_text(CheckIn.registration_id),
+        CheckIn.direction,
+        case((CheckIn.session_id.is_(None), DOOR), else_="session"),
+        uuid_text(CheckIn.session_id),
+        _local_time_text(CheckIn.scanned_at, spans),
+        _local_time_text(CheckIn.received_at, spans),
+        _spreadsheet_safe(CheckIn.device_id),
+    ).where(CheckIn.event_id == event.id, CheckIn.undone_at.is_(None))
+    # Core, not ORM, execution: the rows are plain text, and ORM row handling would cost as
+    # much as the database's work. Names and titles are read once per person and session
+    # instead of joined onto every scan row.
+    connection = session.connection()
     names = {
         registration_id: _safe_text(name)
-        for registration_id, name in session.execute(
+        for registration_id, name in connection.execute(
             select(uuid_text(Registration.id), User.display_name)
             .join(User, User.id == Registration.user_id)
             .where(Registration.event_id == event.id)
@@ -470,13 +474,18 @@ def check_ins_csv(session: Session, actor: User, event_id: uuid.UUID) -> Iterato
     }
     titles = {
         session_id: _safe_text(title)
-        for session_id, title in session.execute(
+        for session_id, title in connection.execute(
             select(uuid_text(EventSession.id), EventSession.title).where(
                 EventSession.event_id == event.id
             )
         )
     }
-    return _csv_chunks(session, query, names, titles)
+    return _csv_chunks(
+        session_for,
+        query.order_by(CheckIn.scanned_at, CheckIn.id).execution_options(yield_per=CSV_CHUNK_ROWS),
+        names,
+        titles,
+    )
 
 
 def _utc_offset_text(seconds: int) -> str:
@@ -509,6 +518,14 @@ def _safe_text(value: str | None) -> str:
     return "'" + value if value.startswith(_FORMULA_STARTS) else value
 
 
+def _spreadsheet_safe(column) -> ColumnElement[str]:
+    """`_safe_text` in SQL, for a column written on every row."""
+    return case(
+        (func.substr(column, 1, 1).in_(_FORMULA_STARTS), literal("'") + column),
+        else_=column,
+    )
+
+
 def _csv_line(values) -> str:
     buffer = io.StringIO()
     csv.writer(buffer).writerow(values)
@@ -516,13 +533,13 @@ def _csv_line(values) -> str:
 
 
 def _csv_chunks(
-    session: Session, query, names: dict[str, str], titles: dict[str, str]
+    session_for: Callable[[], Session], query, names: dict[str, str], titles: dict[str, str]
 ) -> Iterator[str]:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)  # excel dialect: RFC 4180 quoting, CRLF line ends
+    writer = csv.writer(buffer)  # excel dialect: RFC 4180 quoting, CRLF line ends; None → ""
     writer.writerow(CSV_HEADER)
     yield buffer.getvalue()
-    result = session.execute(query)
+    result = session_for().connection().execute(query)
     try:
         for rows in result.partitions():
             buffer.seek(0)
@@ -533,17 +550,18 @@ def _csv_chunks(
                     registration_id,
                     names.get(registration_id, ""),
                     direction,
-                    "session" if session_id else DOOR,
-                    session_id or "",
-                    titles.get(session_id, "") if session_id else "",
+                    place,
+                    session_id,
+                    titles.get(session_id, ""),
                     scanned_at,
                     received_at,
-                    _safe_text(device_id),
+                    device_id,
                 )
                 for (
                     check_in_id,
                     registration_id,
                     direction,
+                    place,
                     session_id,
                     scanned_at,
                     received_at,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import struct
+import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -12,8 +13,11 @@ from itertools import pairwise
 import pytest
 from PIL import Image
 
+from services.clock import SettableClock
 from services.contacts import ordered_pair
 from services.models import Connection, Contact, Message
+from tests.conftest import T0
+from tests.live import committing_app, live_server
 from tests.support import (
     assert_problem,
     event_with_staff,
@@ -153,7 +157,7 @@ def fall_back_night(anon, clock, db):
         return response.get_json()
 
     scan("A", "2026-10-25T00:10:00Z", device_id="door-1")
-    scan("B", "2026-10-25T00:50:00Z")
+    scan("B", "2026-10-25T00:50:00Z", device_id="@SUM(1+1)")
     scan("C", "2026-10-25T01:20:00Z")
     # C's phone was offline: its earlier scan syncs late and moves C's arrival back across
     # the fold, into the first 02:00 local hour.
@@ -420,6 +424,16 @@ def test_an_empty_event_has_null_rates_and_no_arrivals(anon):
     assert body["networking"]["suppressed"] is True
 
 
+def test_csv_of_an_event_without_scans_is_the_header_alone(anon):
+    setup = event_with_staff(anon.client)
+    response = setup.organizer.get(f"/v1/events/{setup.event_id}/check-ins.csv")
+    assert response.status_code == 200
+    assert response.get_data(as_text=True) == (
+        "check_in_id,registration_id,attendee_display_name,direction,place,session_id,"
+        "session_title,scanned_at,received_at,device_id\r\n"
+    )
+
+
 def test_stats_answer_exactly_the_documented_fields(anon):
     setup = event_with_staff(anon.client)
     body = stats_of(setup.organizer, setup.event_id)
@@ -468,3 +482,24 @@ def test_exchanges_made_before_check_in_still_count_for_checked_in_people(anon, 
     assert networking["networkers"] == 5
     assert networking["exchanges"] == 5
     assert networking["median_exchanges_per_networker"] == 2.0  # 1, 2, 2, 2, 2
+
+
+def test_csv_streams_through_a_real_server_after_the_view_has_returned(engine):
+    """Flask closes the view's database session before a streamed body is read; the export
+    must still read its rows (through a live server with a committing app)."""
+    app = committing_app(engine, SettableClock(T0))
+    setup = event_with_staff(app.test_client())
+    for number in range(3):
+        attendee = new_user(app.test_client(), display_name=f"Streamer {number}")
+        setup.scan(register(attendee, setup.event_id)["badge_code"])
+    with live_server(app) as base_url:
+        request = urllib.request.Request(
+            f"{base_url}/v1/events/{setup.event_id}/check-ins.csv",
+            headers={"Authorization": f"Bearer {setup.organizer.token}"},
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            assert response.status == 200
+            assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+            text = response.read().decode()
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert sorted(row[2] for row in rows[1:]) == ["Streamer 0", "Streamer 1", "Streamer 2"]

@@ -50,7 +50,9 @@ class CheckInsCsv(MethodView):
     @blp.problems(403, 404)
     def get(self, event_id: UUID):
         """The check-in log as CSV, streamed (organizers and staff)."""
-        chunks = stats.check_ins_csv(db_session(), current_user(), event_id)
+        # The stream asks db_session for its session again: Flask closes the view's one when
+        # the view returns, before the body is read.
+        chunks = stats.check_ins_csv(db_session, current_user(), event_id)
         return Response(
             stream_with_context(chunks),
             content_type="text/csv; charset=utf-8",
