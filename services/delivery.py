@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, lazyload, sessionmaker
 
 from services.clock import Clock
 from services.followups import delivery_time, settle_plan
@@ -74,16 +74,34 @@ class DeliveryReport:
         setattr(self, outcome, getattr(self, outcome) + 1)
 
 
+@dataclass(frozen=True)
+class Claimed:
+    """A due follow-up locked by this worker, with the sender's side and the recipient."""
+
+    follow_up: FollowUp
+    side: Contact
+    recipient: User
+
+
 def claim_next(
     session: Session, now: datetime, excluding: set[uuid.UUID] | None = None
-) -> FollowUp | None:
-    """Lock the most overdue follow-up no other worker holds."""
-    query = select(FollowUp).where(FollowUp.status == SCHEDULED, FollowUp.deliver_at <= now)
+) -> Claimed | None:
+    """Lock the most overdue follow-up no other worker holds (one statement)."""
+    query = (
+        select(FollowUp, Contact, User)
+        .join(Contact, Contact.id == FollowUp.contact_id)
+        .join(User, User.id == FollowUp.recipient_id)
+        .options(lazyload(Contact.tags))
+        .where(FollowUp.status == SCHEDULED, FollowUp.deliver_at <= now)
+    )
     if excluding:
         query = query.where(FollowUp.id.not_in(excluding))
-    return session.scalar(
-        query.order_by(FollowUp.deliver_at, FollowUp.id).limit(1).with_for_update(skip_locked=True)
-    )
+    row = session.execute(
+        query.order_by(FollowUp.deliver_at, FollowUp.id)
+        .limit(1)
+        .with_for_update(of=FollowUp, skip_locked=True)
+    ).first()
+    return Claimed(*row) if row is not None else None
 
 
 def _close(session: Session, item: FollowUp, status: str, reason: str, now: datetime) -> str:
@@ -93,13 +111,12 @@ def _close(session: Session, item: FollowUp, status: str, reason: str, now: date
 
 
 def deliver_follow_up(
-    session: Session, item: FollowUp, now: datetime, policy: ThrottlePolicy
+    session: Session, claimed: Claimed, now: datetime, policy: ThrottlePolicy
 ) -> str:
     """Deliver one claimed follow-up, or say why not; the caller commits."""
-    side = session.get(Contact, item.contact_id)
-    if side is None or side.removed_at is not None:
+    item, side, recipient = claimed.follow_up, claimed.side, claimed.recipient
+    if side.removed_at is not None:
         return _close(session, item, CANCELLED, CONTACT_REMOVED, now)
-    recipient = session.get(User, item.recipient_id)
     later = delivery_time(recipient, now)
     if later > now:
         item.deliver_at, item.updated_at = later, now
@@ -145,12 +162,12 @@ def deliver_due_follow_ups(
     while report.processed < batch and not (stop and stop.is_set()):
         with session_factory() as session:
             now = clock.now()
-            item = claim_next(session, now, failed)
-            if item is None:
+            claimed = claim_next(session, now, failed)
+            if claimed is None:
                 break
-            item_id = item.id
+            item_id = claimed.follow_up.id
             try:
-                outcome = deliver_follow_up(session, item, now, policy)
+                outcome = deliver_follow_up(session, claimed, now, policy)
                 session.commit()
             except Exception:
                 # Left scheduled (the transaction rolled back) and retried on the next pass.

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, or_, select, true, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from services import hints as hint_rules
 from services.contacts import Blocked, counterpart, owned_contact
@@ -89,6 +89,7 @@ class Pair:
 def _sides_query(side: Contact):
     return (
         select(Contact, User.deleted_at)
+        .options(lazyload(Contact.tags))  # never read here; spares the selectin query
         .join(User, User.id == Contact.owner_id)
         .where(
             or_(
@@ -254,32 +255,40 @@ def _count_the_message(pair: Pair, kind: str, now: datetime) -> None:
 
 
 def cancel_plans_toward(session: Session, side: Contact | None, reason: str, now: datetime) -> int:
-    """Cancel the automated (plan) follow-ups `side`'s owner scheduled to its other person.
+    """Cancel the active plans `side`'s owner made toward its other person, and their items.
 
     Items a delivery worker holds are skipped here; it re-reads the plan after it gets the pair
-    and cancels them itself.
+    and cancels them itself. Plans first: with none active (the usual case) that is the only
+    statement.
     """
     if side is None:
         return 0
-    return _cancel_follow_ups(
-        session,
-        [FollowUp.contact_id == side.id, FollowUp.plan_id.is_not(None)],
-        [FollowUpPlan.contact_id == side.id],
-        reason,
-        now,
-    )
+    plan_ids = _cancel_plans(session, side, reason, now)
+    if not plan_ids:
+        return 0
+    return _cancel_items(session, [FollowUp.plan_id.in_(plan_ids)], reason, now)
 
 
 def cancel_all_toward(session: Session, side: Contact | None, reason: str, now: datetime) -> int:
     """Cancel every pending follow-up (single or plan) of `side`'s owner to its other person."""
     if side is None:
         return 0
-    return _cancel_follow_ups(
-        session, [FollowUp.contact_id == side.id], [FollowUpPlan.contact_id == side.id], reason, now
+    _cancel_plans(session, side, reason, now)
+    return _cancel_items(session, [FollowUp.contact_id == side.id], reason, now)
+
+
+def _cancel_plans(session: Session, side: Contact, reason: str, now: datetime) -> list:
+    return list(
+        session.scalars(
+            update(FollowUpPlan)
+            .where(FollowUpPlan.contact_id == side.id, FollowUpPlan.status == PLAN_ACTIVE)
+            .values(status=PLAN_CANCELLED, status_reason=reason, updated_at=now)
+            .returning(FollowUpPlan.id)
+        )
     )
 
 
-def _cancel_follow_ups(session: Session, item_filter, plan_filter, reason, now) -> int:
+def _cancel_items(session: Session, item_filter: list, reason: str, now: datetime) -> int:
     items = session.scalars(
         select(FollowUp)
         .where(*item_filter, FollowUp.status == SCHEDULED)
@@ -289,12 +298,6 @@ def _cancel_follow_ups(session: Session, item_filter, plan_filter, reason, now) 
         item.status = CANCELLED
         item.status_reason = reason
         item.updated_at = now
-    session.execute(
-        update(FollowUpPlan)
-        .where(*plan_filter, FollowUpPlan.status == PLAN_ACTIVE)
-        .values(status=PLAN_CANCELLED, status_reason=reason, updated_at=now)
-        .execution_options(synchronize_session="fetch")
-    )
     return len(items)
 
 
