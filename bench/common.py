@@ -14,12 +14,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import sqlalchemy  # noqa: E402
-from sqlalchemy import Engine, create_engine, event, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+import sqlalchemy
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
 
-from services.db import make_engine  # noqa: E402
-from services.migrations import upgrade_to_head  # noqa: E402
+from services.db import make_engine
+from services.migrations import upgrade_to_head
 
 
 @contextmanager

@@ -115,13 +115,13 @@ def deliver_follow_up(
 ) -> str:
     """Deliver one claimed follow-up, or say why not; the caller commits."""
     item, side, recipient = claimed.follow_up, claimed.side, claimed.recipient
-    if side.removed_at is not None:
-        return _close(session, item, CANCELLED, CONTACT_REMOVED, now)
     later = delivery_time(recipient, now)
     if later > now:
         item.deliver_at, item.updated_at = later, now
         return DEFERRED
     pair = lock_pair(session, side)
+    if pair.mine.removed_at is not None:
+        return _close(session, item, CANCELLED, CONTACT_REMOVED, now)
     if pair.blocked:
         return _close(session, item, SKIPPED, BLOCKED, now)
     if item.plan_id is not None:

@@ -71,12 +71,14 @@ def seed_pairs(
     recipients_per_sender: int,
     due_follow_ups: bool = True,
     as_plans: bool = False,
+    recipients_wrote: bool = True,
 ) -> Seeded:
     """Pairs who wrote to each other once, a month ago, each with a follow-up due now.
 
     Nothing is cold and nothing unanswered, so the policy allows every follow-up: a delivery
     pass should send each exactly once. `as_plans` makes each a gentle plan (due thank_you,
-    offer in 14 days) instead of a single follow-up.
+    offer in 14 days) instead of a single follow-up. `recipients_wrote=False` makes every
+    recipient a new contact for its sender (messages to them are cold).
     """
     seeded = Seeded()
     sender_rows = [_user(now, f"sender{i}") for i in range(senders)]
@@ -95,7 +97,9 @@ def seed_pairs(
                 "created_at": now - timedelta(days=60),
             }
         )
-        mine = _side(connection_id, sender["id"], recipient["id"], now, other_wrote=True)
+        mine = _side(
+            connection_id, sender["id"], recipient["id"], now, other_wrote=recipients_wrote
+        )
         theirs = _side(connection_id, recipient["id"], sender["id"], now, other_wrote=True)
         contacts += [mine, theirs]
         seeded.pairs.append((mine["id"], theirs["id"], sender["id"], recipient["id"]))

@@ -598,3 +598,16 @@ def test_a_failing_delivery_is_left_for_the_next_pass(pair, db, clock, deliver, 
     assert db.scalar(
         select(Message.id).where(Message.id == follow_up(db, created["id"]).message_id)
     )
+
+
+def test_delivery_cancels_follow_ups_to_a_removed_contact(pair, db, deliver):
+    created = schedule(pair, pair.a, "2026-06-01T09:00:00Z").get_json()
+    side(db, pair.a_contact).removed_at = datetime(2026, 6, 1, 9, tzinfo=UTC)
+    db.flush()
+    deliver()
+    item = follow_up(db, created["id"])
+    assert (item.status, item.status_reason, item.message_id) == (
+        "cancelled",
+        "contact_removed",
+        None,
+    )

@@ -10,10 +10,13 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 import time
 import uuid
 from collections import Counter
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
@@ -345,3 +348,57 @@ def test_workers_and_replies_at_once_never_deadlock_and_replies_win(
             select(func.count()).where(Message.sender_id.in_([p[2] for p in seeded.pairs]))
         )
     assert messages == delivered
+
+
+def test_two_workers_on_sqlite_take_turns_and_deliver_each_once(tmp_dir):
+    """No SKIP LOCKED on SQLite: BEGIN IMMEDIATE makes each claim-and-deliver exclusive."""
+    url = f"sqlite:///{tmp_dir / 'workers.db'}"
+    engines = [make_engine(url), make_engine(url)]
+    upgrade_to_head(engines[0])
+    seeded = seed_pairs(engines[0], T0, senders=10, recipients_per_sender=20)
+    clock = SettableClock(T0)
+    factories = [make_session_factory(e) for e in engines]
+    reports = run_at_once(
+        2, lambda i: deliver_due_follow_ups(factories[i], clock, POLICY, batch=5000)
+    )
+    assert sum(r.delivered for r in reports) == 200
+    assert sum(r.failed for r in reports) == 0
+    _assert_each_delivered_once(engines[0], seeded)
+    for e in engines:
+        e.dispose()
+
+
+def test_the_worker_loop_command_delivers_and_stops_on_sigterm(tmp_dir):
+    """`flask --app api deliver-follow-ups --loop` as the README runs it, on the real clock."""
+    url = f"sqlite:///{tmp_dir / 'loop.db'}"
+    engine = make_engine(url)
+    upgrade_to_head(engine)
+    seeded = seed_pairs(engine, T0, senders=2, recipients_per_sender=5)  # due since T0
+    with engine.begin() as conn:  # the real time of day must not fall in quiet hours
+        conn.execute(
+            User.__table__.update().values(quiet_hours_start="00:00", quiet_hours_end="00:00")
+        )
+    command = [sys.executable, "-m", "flask", "--app", "api", "deliver-follow-ups", "--loop"]
+    worker = subprocess.Popen(
+        [*command, "--interval", "0.2"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, "DATABASE_URL": url},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while _statuses(engine, seeded.follow_up_ids) != {"sent": 10}:
+            assert worker.poll() is None, worker.stdout.read()
+            assert time.monotonic() < deadline, "the worker delivered nothing in a minute"
+            time.sleep(0.05)
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=30) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    assert "delivering follow-ups every 0.2 s" in worker.stdout.read()
+    _assert_each_delivered_once(engine, seeded)
+    engine.dispose()
