@@ -22,10 +22,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, lazyload, sessionmaker
 
 from services.clock import Clock
+from services.db import is_postgresql
 from services.followups import delivery_time, settle_plan
 from services.messaging import (
     CANCELLED,
@@ -49,6 +51,13 @@ CONTACT_REMOVED = "contact_removed"
 BLOCKED = "blocked"
 
 
+# A worker never makes an API request wait on it: on PostgreSQL it gives up a row lock it waited
+# this long for (below the server's default deadlock_timeout of 1 s, so in a lock cycle with a
+# request it is always the worker that yields) and retries the follow-up on the next pass.
+LOCK_TIMEOUT = "500ms"
+_LOCK_UNAVAILABLE = {"55P03", "40P01"}  # lock_not_available, deadlock_detected
+
+
 @dataclass
 class DeliveryReport:
     delivered: int = 0
@@ -56,6 +65,7 @@ class DeliveryReport:
     cancelled: int = 0
     requeued: int = 0  # refused for a time-based reason: tried once more at the time it lifts
     deferred: int = 0  # the recipient's quiet hours changed since scheduling: moved past them
+    busy: int = 0  # its pair was locked longer than LOCK_TIMEOUT; left for the next pass
     failed: int = 0  # an unexpected error; left scheduled for the next pass
 
     @property
@@ -66,6 +76,7 @@ class DeliveryReport:
             + self.cancelled
             + self.requeued
             + self.deferred
+            + self.busy
             + self.failed
         )
 
@@ -158,22 +169,31 @@ def deliver_due_follow_ups(
 ) -> DeliveryReport:
     """One pass: up to `batch` due follow-ups, each in its own transaction."""
     report = DeliveryReport()
-    failed: set[uuid.UUID] = set()
+    passed_over: set[uuid.UUID] = set()  # busy or failed: not again in this pass
     while report.processed < batch and not (stop and stop.is_set()):
         with session_factory() as session:
+            if is_postgresql(session.get_bind()):
+                session.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
             now = clock.now()
-            claimed = claim_next(session, now, failed)
+            claimed = claim_next(session, now, passed_over)
             if claimed is None:
                 break
             item_id = claimed.follow_up.id
             try:
                 outcome = deliver_follow_up(session, claimed, now, policy)
                 session.commit()
+            except OperationalError as error:
+                # Rolled back: still scheduled, tried again on the next pass.
+                session.rollback()
+                if getattr(error.orig, "sqlstate", None) not in _LOCK_UNAVAILABLE:
+                    raise
+                log.info("follow-up %s: its pair is busy, next pass", item_id)
+                passed_over.add(item_id)
+                outcome = "busy"
             except Exception:
-                # Left scheduled (the transaction rolled back) and retried on the next pass.
                 session.rollback()
                 log.exception("delivering follow-up %s failed", item_id)
-                failed.add(item_id)
+                passed_over.add(item_id)
                 outcome = "failed"
         report.count(outcome)
     return report
@@ -190,7 +210,12 @@ def run_worker(
 ) -> None:
     """Pass after pass until `stop` is set; waits `interval` seconds once caught up."""
     while not stop.is_set():
-        report = deliver_due_follow_ups(session_factory, clock, policy, batch=batch, stop=stop)
+        try:
+            report = deliver_due_follow_ups(session_factory, clock, policy, batch=batch, stop=stop)
+        except Exception:  # the database went away, say: keep trying, don't die
+            log.exception("follow-up delivery pass failed; retrying in %s s", interval)
+            stop.wait(interval)
+            continue
         if report.processed:
             log.info("follow-up delivery pass: %s", report)
         if report.processed < batch:

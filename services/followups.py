@@ -276,7 +276,7 @@ def create_plan(
             "More bodies than the plan has items",
             errors={"bodies": [f"At most {len(steps)} for {cadence}."]},
         )
-    bodies = [clean_body(b) if b is not None else None for b in bodies]
+    bodies = [clean_body(b, "bodies") if b is not None else None for b in bodies]
     requested = _requested_time(start_at, now, "start_at") if start_at is not None else now
     side, recipient = _schedulable_pair(session, owner, contact_id)
     if cadence == "keep_warm" and not side.other_ever_wrote:

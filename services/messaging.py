@@ -15,7 +15,7 @@ and the worker re-checks its plan after it gets the pair, so it sees what we did
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import and_, or_, select, true, update
@@ -182,11 +182,9 @@ def pair_state(
         recipient_unavailable=pair.recipient_unavailable,
     )
     cap_start = now - policy.cap_window
-    cold_from_sender: tuple[datetime, ...] = ()
-    cold_to_recipient: tuple[datetime, ...] = ()
-    to_recipient: tuple[datetime, ...] = ()
+    windows: dict[str, tuple[datetime, ...]] = {}
     if in_conversation(state, now, policy):
-        to_recipient = _recent(
+        windows["recent_to_recipient"] = _recent(
             session,
             Message.sender_id == mine.owner_id,
             Message.recipient_id == mine.other_id,
@@ -194,7 +192,7 @@ def pair_state(
             limit=policy.burst_limit,
         )
     if state.cold:
-        cold_to_recipient = _recent(
+        windows["recent_cold_to_recipient"] = _recent(
             session,
             Message.recipient_id == mine.other_id,
             Message.cold == true(),
@@ -202,23 +200,14 @@ def pair_state(
             limit=policy.recipient_cold_cap,
         )
     if state.cold or with_daily_count:
-        cold_from_sender = _recent(
+        windows["recent_cold_from_sender"] = _recent(
             session,
             Message.sender_id == mine.owner_id,
             Message.cold == true(),
             since=cap_start,
             limit=policy.daily_cold_cap,
         )
-    return PairState(
-        unanswered_streak=state.unanswered_streak,
-        last_sent_at=state.last_sent_at,
-        last_received_at=state.last_received_at,
-        recipient_ever_wrote=state.recipient_ever_wrote,
-        recipient_unavailable=state.recipient_unavailable,
-        recent_cold_from_sender=cold_from_sender,
-        recent_cold_to_recipient=cold_to_recipient,
-        recent_to_recipient=to_recipient,
-    )
+    return replace(state, **windows)
 
 
 # Sending ------------------------------------------------------------------------------------
@@ -315,7 +304,7 @@ def check_pair(
     session: Session, pair: Pair, now: datetime, policy: ThrottlePolicy
 ) -> tuple[ThrottleDecision, PairState]:
     """The policy's answer for the locked pair (cold sends also lock both people for the caps)."""
-    if pair.mine.other_ever_wrote is False and not pair.recipient_unavailable:
+    if not pair.mine.other_ever_wrote and not pair.recipient_unavailable:
         lock_users_for_caps(session, pair.mine.owner_id, pair.mine.other_id)
     state = pair_state(session, pair, now, policy)
     return decide(state, now, policy), state
@@ -341,10 +330,10 @@ def write_message(session: Session, pair: Pair, kind: str, body: str, now: datet
     return message
 
 
-def clean_body(body: str) -> str:
+def clean_body(body: str, field_name: str = "body") -> str:
     text = body.strip()
     if not text:
-        raise InvalidInput("The message is empty", errors={"body": ["Must not be blank."]})
+        raise InvalidInput("The message is empty", errors={field_name: ["Must not be blank."]})
     return text
 
 

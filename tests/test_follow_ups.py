@@ -356,6 +356,8 @@ def test_keep_warm_with_one_unanswered_schedules_two(pair, clock):
         ({"cadence": "weekly"}, "cadence"),
         ({"cadence": "gentle", "bodies": ["a", "b", "c"]}, "bodies"),
         ({"cadence": "gentle", "bodies": [""]}, "bodies"),
+        ({"cadence": "gentle", "bodies": [" \n"]}, "bodies"),
+        ({"cadence": "gentle", "bodies": "Thanks"}, "bodies"),
         ({"cadence": "gentle", "start_at": "2020-01-01T00:00:00Z"}, "start_at"),
     ],
 )

@@ -402,3 +402,23 @@ def test_the_worker_loop_command_delivers_and_stops_on_sigterm(tmp_dir):
     assert "delivering follow-ups every 0.2 s" in worker.stdout.read()
     _assert_each_delivered_once(engine, seeded)
     engine.dispose()
+
+
+def test_a_worker_gives_way_to_a_request_holding_the_pair(postgres, engine, cleanup):
+    """A lock held elsewhere (an API request, say) makes the worker pass the follow-up over
+    after LOCK_TIMEOUT instead of waiting, so it can never deadlock a request."""
+    seeded = seed_pairs(engine, T0, senders=1, recipients_per_sender=2)
+    cleanup.extend(seeded.user_ids)
+    held, free = seeded.follow_up_ids
+    factory = make_session_factory(engine)
+    clock = SettableClock(T0)
+    with engine.connect() as other:
+        transaction = other.begin()
+        other.execute(select(Contact.id).where(Contact.id == seeded.pairs[0][0]).with_for_update())
+        report = deliver_due_follow_ups(factory, clock, POLICY, batch=10)
+        assert (report.delivered, report.busy, report.failed) == (1, 1, 0)
+        assert _statuses(engine, [held]) == {"scheduled": 1}
+        assert _statuses(engine, [free]) == {"sent": 1}
+        transaction.rollback()
+    assert deliver_due_follow_ups(factory, clock, POLICY, batch=10).delivered == 1
+    _assert_each_delivered_once(engine, seeded)

@@ -51,8 +51,9 @@ class FollowUpSchema(Schema):
         allow_none=True,
         required=True,
         metadata={
-            "description": "Why it was skipped (the policy's reason), cancelled (owner_cancelled, "
-            "contact_replied, recipient_unavailable, contact_removed) or re-queued"
+            "description": "Why it was skipped (the policy's reason, or blocked), cancelled "
+            "(owner_cancelled, contact_replied, recipient_unavailable, contact_removed, …) or "
+            "re-queued once (the time-based reason it was refused for)"
         },
     )
     requeued = fields.Boolean(
