@@ -60,6 +60,7 @@ def build_api(app: Flask) -> Api:
     from api.resources.contacts.routes import blp as contacts_blp
     from api.resources.events.routes import blp as events_blp
     from api.resources.health.routes import blp as health_blp
+    from api.resources.sync.routes import blp as sync_blp
 
     api = Api(
         app,
@@ -80,7 +81,15 @@ def build_api(app: Flask) -> Api:
             "description": "The access_token from register or login",
         },
     )
-    for blueprint in (health_blp, accounts_blp, events_blp, badges_blp, checkins_blp, contacts_blp):
+    for blueprint in (
+        health_blp,
+        accounts_blp,
+        events_blp,
+        badges_blp,
+        checkins_blp,
+        contacts_blp,
+        sync_blp,
+    ):
         api.register_blueprint(blueprint)
     return api
 

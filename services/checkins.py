@@ -56,6 +56,7 @@ class ScanResult:
 
     created: bool
     body: dict[str, Any]
+    replayed: bool = False  # answered from the receipt of an earlier identical scan
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ def replay_receipt(
         return None
     if receipt.fingerprint != fingerprint:
         raise ScanIdReused(errors={"client_scan_id": ["Already used for a different scan."]})
-    return ScanResult(receipt.created, receipt.result)
+    return ScanResult(receipt.created, receipt.result, replayed=True)
 
 
 def store_receipt(

@@ -75,6 +75,7 @@ MATRIX = [
     Rule("DELETE", "/v1/contacts/{contact_id}", 404),
     Rule("GET", "/v1/contacts/{contact_id}/vcard", 404),
     Rule("POST", "/v1/contacts/{contact_id}/block", 404),
+    Rule("POST", "/v1/sync/scans", 200, body={"scans": []}),
 ]
 
 
