@@ -142,13 +142,25 @@ def store_receipt(
 
 
 def apply_scan(
-    session: Session, *, scanner: User, event: Event, scan: BadgeScan, now: datetime
+    session: Session,
+    *,
+    scanner: User,
+    event: Event,
+    scan: BadgeScan,
+    now: datetime,
+    check_receipt: bool = True,
 ) -> ScanResult:
-    """The scan's effect inside the caller's transaction (the offline sync uses savepoints)."""
+    """The scan's effect inside the caller's transaction (the offline sync uses savepoints).
+
+    `check_receipt=False` when the caller already looked the client_scan_id up (a sync batch
+    fetches all its receipts in one query). Two identical scans racing each other both get
+    here; the unique receipt makes the later one fail and replay the first one's answer.
+    """
     fingerprint = scan.fingerprint("check_in", event.id)
-    replayed = replay_receipt(session, scanner, scan.client_scan_id, fingerprint)
-    if replayed is not None:
-        return replayed
+    if check_receipt:
+        replayed = replay_receipt(session, scanner, scan.client_scan_id, fingerprint)
+        if replayed is not None:
+            return replayed
 
     scanned_at = scan.scanned_at or now
     if scanned_at > now + MAX_CLOCK_SKEW:
@@ -168,21 +180,14 @@ def apply_scan(
             )
         place = str(scan.session_id)
 
-    registration = badges.resolve_badge(session, scan.badge, event.id)
+    # Locks the registration: every scan of one badge is serialized from here on, so the
+    # read-then-write on its attendance below is safe.
+    registration = badges.resolve_badge(session, scan.badge, event.id, lock=True)
     if not (event.starts_at - WINDOW_OPENS_BEFORE_START <= scanned_at <= event.ends_at):
         raise OutsideCheckInWindow(
             window_opens_at=to_iso(event.starts_at - WINDOW_OPENS_BEFORE_START),
             window_closes_at=to_iso(event.ends_at),
         )
-
-    # Serialize every scan of this registration: read-then-write below is safe under the lock.
-    session.execute(
-        select(Registration.id).where(Registration.id == registration.id).with_for_update()
-    )
-    # A retry of this very scan may have committed while we waited for the lock.
-    replayed = replay_receipt(session, scanner, scan.client_scan_id, fingerprint)
-    if replayed is not None:
-        return replayed
 
     attendance = session.scalar(
         select(Attendance).where(
@@ -241,7 +246,6 @@ def _enter(
     if attendance is None:
         row = _new_row(scanner, event, registration, scan, place, ENTRY, scanned_at, now)
         session.add(row)
-        session.flush()
         session.add(
             Attendance(
                 event_id=event.id,

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from services import badges, contacts, events
 from services.checkins import BadgeScan, ScanResult, apply_scan, replay_receipt
-from services.errors import DomainError
-from services.models import BadgeCode, Event, User
+from services.errors import DomainError, ScanIdReused
+from services.models import BadgeCode, Event, ScanReceipt, User
 
 MAX_BATCH = 500
 CHECK_IN = "check_in"
@@ -70,10 +70,48 @@ def _apply_batch(
 ) -> list[SyncOutcome]:
     outcomes: list[SyncOutcome | None] = [None] * len(scans)
     event_cache: EventCache = {}
+    receipts = _receipts(session, scanner, scans)
     for index in _lock_order(session, scans):
         queued = scans[index]
-        outcomes[index] = _apply_one(session, scanner, queued, event_cache, now)
+        receipt = receipts.get(queued.scan.client_scan_id)
+        if receipt is not None:
+            outcomes[index] = _replay(queued, receipt)
+        else:
+            outcomes[index] = _apply_one(session, scanner, queued, event_cache, now)
+            if queued.scan.client_scan_id and outcomes[index].result is not None:
+                receipts[queued.scan.client_scan_id] = _receipt_of(queued, outcomes[index])
     return [o for o in outcomes if o is not None]
+
+
+def _receipts(session: Session, scanner: User, scans: list[QueuedScan]) -> dict[str, tuple]:
+    """(fingerprint, created, body) by client_scan_id, for the batch's ids, in one query."""
+    ids = {queued.scan.client_scan_id for queued in scans if queued.scan.client_scan_id}
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(
+            ScanReceipt.client_scan_id,
+            ScanReceipt.fingerprint,
+            ScanReceipt.created,
+            ScanReceipt.result,
+        ).where(ScanReceipt.scanner_id == scanner.id, ScanReceipt.client_scan_id.in_(ids))
+    )
+    return {row[0]: (row[1], row[2], row[3]) for row in rows}
+
+
+def _receipt_of(queued: QueuedScan, outcome: SyncOutcome) -> tuple:
+    fingerprint = queued.scan.fingerprint(queued.kind, queued.event_id)
+    return (fingerprint, outcome.result.created, outcome.result.body)
+
+
+def _replay(queued: QueuedScan, receipt: tuple) -> SyncOutcome:
+    fingerprint, created, body = receipt
+    if fingerprint != queued.scan.fingerprint(queued.kind, queued.event_id):
+        return SyncOutcome(
+            queued,
+            error=ScanIdReused(errors={"client_scan_id": ["Already used for a different scan."]}),
+        )
+    return SyncOutcome(queued, result=ScanResult(created, body, replayed=True))
 
 
 def _lock_order(session: Session, scans: list[QueuedScan]) -> list[int]:
@@ -127,7 +165,12 @@ def _apply_one(
             event = _event_for(session, scanner, queued, cache)
             if queued.kind == CHECK_IN:
                 result = apply_scan(
-                    session, scanner=scanner, event=event, scan=queued.scan, now=now
+                    session,
+                    scanner=scanner,
+                    event=event,
+                    scan=queued.scan,
+                    now=now,
+                    check_receipt=False,
                 )
             else:
                 result = contacts.apply_exchange(
