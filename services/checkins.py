@@ -114,7 +114,20 @@ def replay_receipt(
         return None
     if receipt.fingerprint != fingerprint:
         raise ScanIdReused(errors={"client_scan_id": ["Already used for a different scan."]})
-    return ScanResult(receipt.created, receipt.result, replayed=True)
+    return ScanResult(receipt.created, with_attendee(session, receipt.result), replayed=True)
+
+
+def with_attendee(session: Session, body: dict[str, Any]) -> dict[str, Any]:
+    """A stored answer with the attendee's name read live: receipts keep no one's name, so
+    erasing an account leaves nothing personal behind in them."""
+    if "registration_id" not in body:
+        return body
+    name = session.scalar(
+        select(User.display_name)
+        .join(Registration, Registration.user_id == User.id)
+        .where(Registration.id == uuid.UUID(body["registration_id"]))
+    )
+    return {**body, "attendee": {"display_name": name}}
 
 
 def store_receipt(
@@ -134,7 +147,7 @@ def store_receipt(
                 kind=kind,
                 fingerprint=fingerprint,
                 created=result.created,
-                result=result.body,
+                result={k: v for k, v in result.body.items() if k != "attendee"},
                 created_at=now,
             )
         )

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from services import badges, contacts, events
-from services.checkins import BadgeScan, ScanResult, apply_scan, replay_receipt
+from services.checkins import BadgeScan, ScanResult, apply_scan, replay_receipt, with_attendee
 from services.errors import DomainError, ScanIdReused
 from services.models import BadgeCode, Event, ScanReceipt, User
 
@@ -75,7 +75,7 @@ def _apply_batch(
         queued = scans[index]
         receipt = receipts.get(queued.scan.client_scan_id)
         if receipt is not None:
-            outcomes[index] = _replay(queued, receipt)
+            outcomes[index] = _replay(session, queued, receipt)
         else:
             outcomes[index] = _apply_one(session, scanner, queued, event_cache, now)
             if queued.scan.client_scan_id and outcomes[index].result is not None:
@@ -104,14 +104,16 @@ def _receipt_of(queued: QueuedScan, outcome: SyncOutcome) -> tuple:
     return (fingerprint, outcome.result.created, outcome.result.body)
 
 
-def _replay(queued: QueuedScan, receipt: tuple) -> SyncOutcome:
+def _replay(session: Session, queued: QueuedScan, receipt: tuple) -> SyncOutcome:
     fingerprint, created, body = receipt
     if fingerprint != queued.scan.fingerprint(queued.kind, queued.event_id):
         return SyncOutcome(
             queued,
             error=ScanIdReused(errors={"client_scan_id": ["Already used for a different scan."]}),
         )
-    return SyncOutcome(queued, result=ScanResult(created, body, replayed=True))
+    return SyncOutcome(
+        queued, result=ScanResult(created, with_attendee(session, body), replayed=True)
+    )
 
 
 def _lock_order(session: Session, scans: list[QueuedScan]) -> list[int]:
