@@ -29,6 +29,8 @@ MATRIX = [
     Rule("POST", "/v1/auth/logout", 204),
     Rule("GET", "/v1/me", 200),
     Rule("PATCH", "/v1/me", 200, body={"headline": "Hi"}),
+    Rule("GET", "/v1/me/export", 200),
+    Rule("DELETE", "/v1/me", 204),
     Rule(
         "POST",
         "/v1/events",
