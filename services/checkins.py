@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -86,14 +87,33 @@ def scan_badge(
 ) -> ScanResult:
     """Check a badge in or out at the door or a session room; commits."""
     event, _role = events.require_staff(session, event_id, scanner)
+    return commit_or_replay(
+        session,
+        scanner,
+        scan,
+        "check_in",
+        event_id,
+        lambda: apply_scan(session, scanner=scanner, event=event, scan=scan, now=now),
+    )
+
+
+def commit_or_replay(
+    session: Session,
+    scanner: User,
+    scan: BadgeScan,
+    kind: str,
+    event_id: uuid.UUID,
+    apply: Callable[[], ScanResult],
+) -> ScanResult:
+    """Apply a scan and commit. Only the receipt insert can collide: when the same
+    client_scan_id committed meanwhile, answer what that scan answered."""
     try:
-        result = apply_scan(session, scanner=scanner, event=event, scan=scan, now=now)
+        result = apply()
         session.commit()
     except IntegrityError:
-        # Only the receipt insert can collide: the same client_scan_id committed meanwhile.
         session.rollback()
         result = replay_receipt(
-            session, scanner, scan.client_scan_id, scan.fingerprint("check_in", event_id)
+            session, scanner, scan.client_scan_id, scan.fingerprint(kind, event_id)
         )
         if result is None:
             raise
