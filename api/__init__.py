@@ -60,10 +60,12 @@ def build_api(app: Flask) -> Api:
     from api.resources.accounts.routes import blp as accounts_blp
     from api.resources.badges.routes import blp as badges_blp
     from api.resources.checkins.routes import blp as checkins_blp
+    from api.resources.contacts.routes import blp as contacts_blp
     from api.resources.events.routes import blp as events_blp
     from api.resources.followups.routes import blp as followups_blp
     from api.resources.health.routes import blp as health_blp
     from api.resources.messaging.routes import blp as messaging_blp
+    from api.resources.sync.routes import blp as sync_blp
 
     api = Api(
         app,
@@ -84,7 +86,15 @@ def build_api(app: Flask) -> Api:
             "description": "The access_token from register or login",
         },
     )
-    for blueprint in (health_blp, accounts_blp, events_blp, badges_blp, checkins_blp):
+    for blueprint in (
+        health_blp,
+        accounts_blp,
+        events_blp,
+        badges_blp,
+        checkins_blp,
+        contacts_blp,
+        sync_blp,
+    ):
         api.register_blueprint(blueprint)
     for blueprint in (messaging_blp, followups_blp):
         api.register_blueprint(blueprint)

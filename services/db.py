@@ -8,6 +8,7 @@ up front (`BEGIN IMMEDIATE`); read-only work asks for a deferred transaction.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -46,6 +47,8 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        # Not every SQLite build has the math functions; strength ranking needs power().
+        dbapi_connection.create_function("power", 2, math.pow, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:

@@ -23,6 +23,12 @@ class Page(Generic[T]):
     next_cursor: str | None
 
 
+def invalid_cursor() -> InvalidInput:
+    return InvalidInput(
+        "The cursor is not one this API issued", errors={"cursor": ["Invalid cursor."]}
+    )
+
+
 def encode_cursor(*values: Any) -> str:
     raw = json.dumps([str(v) if v is not None else None for v in values], separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
@@ -33,13 +39,9 @@ def decode_cursor(cursor: str, arity: int) -> list[str | None]:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
     except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput(
-            "The cursor is not one this API issued", errors={"cursor": ["Invalid cursor."]}
-        ) from exc
+        raise invalid_cursor() from exc
     if not isinstance(values, list) or len(values) != arity:
-        raise InvalidInput(
-            "The cursor is not one this API issued", errors={"cursor": ["Invalid cursor."]}
-        )
+        raise invalid_cursor()
     return values
 
 
@@ -55,18 +57,25 @@ def time_id_cursor(row_time, row_id) -> tuple[str, str]:
     return (row_time.isoformat(), str(row_id))
 
 
-def after_time_id(time_column, id_column, cursor: str):
-    """WHERE clause for rows after the (time, id) position a cursor names, ascending order."""
+def _time_id_position(cursor: str) -> tuple[datetime, uuid.UUID]:
     raw_time, raw_id = decode_cursor(cursor, 2)
     try:
         after_time = datetime.fromisoformat(raw_time)
         after_id = uuid.UUID(raw_id)
     except (TypeError, ValueError) as exc:
-        raise InvalidInput(
-            "The cursor is not one this API issued", errors={"cursor": ["Invalid cursor."]}
-        ) from exc
+        raise invalid_cursor() from exc
     if after_time.tzinfo is None:
-        raise InvalidInput(
-            "The cursor is not one this API issued", errors={"cursor": ["Invalid cursor."]}
-        )
-    return (time_column > after_time) | ((time_column == after_time) & (id_column > after_id))
+        raise invalid_cursor()
+    return after_time, after_id
+
+
+def after_time_id(time_column, id_column, cursor: str):
+    """WHERE clause for rows after the (time, id) position a cursor names, ascending order."""
+    at, last_id = _time_id_position(cursor)
+    return (time_column > at) | ((time_column == at) & (id_column > last_id))
+
+
+def before_time_id(time_column, id_column, cursor: str):
+    """WHERE clause for rows after the (time, id) position a cursor names, descending order."""
+    at, last_id = _time_id_position(cursor)
+    return (time_column < at) | ((time_column == at) & (id_column < last_id))

@@ -45,7 +45,7 @@ def connect(db: Session, a: ApiCaller, b: ApiCaller, now: datetime) -> Pair:
     register(a, event["id"])
     badge = register(b, event["id"])["badge_code"]
     scanner = db.get(User, uuid.UUID(a.id))
-    exchange = exchange_by_scan(
+    exchange_by_scan(
         db,
         scanner=scanner,
         event_id=uuid.UUID(event["id"]),
@@ -53,12 +53,18 @@ def connect(db: Session, a: ApiCaller, b: ApiCaller, now: datetime) -> Pair:
         note=None,
         now=now,
     )
-    theirs = db.scalar(
-        select(Contact.id).where(
-            Contact.owner_id == uuid.UUID(b.id), Contact.other_id == uuid.UUID(a.id)
+    return Pair(a, b, side_id(db, a.id, b.id), side_id(db, b.id, a.id))
+
+
+def side_id(session: Session, owner_id: str, other_id: str) -> str:
+    """The id of owner's contact for other (what URLs call contact_id)."""
+    return str(
+        session.scalar(
+            select(Contact.id).where(
+                Contact.owner_id == uuid.UUID(owner_id), Contact.other_id == uuid.UUID(other_id)
+            )
         )
     )
-    return Pair(a, b, str(exchange.contact.id), str(theirs))
 
 
 def new_pair(db: Session, client, now: datetime, **b_profile) -> Pair:

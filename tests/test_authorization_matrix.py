@@ -30,6 +30,8 @@ MATRIX = [
     Rule("POST", "/v1/auth/logout", 204),
     Rule("GET", "/v1/me", 200),
     Rule("PATCH", "/v1/me", 200, body={"headline": "Hi"}),
+    Rule("GET", "/v1/me/export", 200),
+    Rule("DELETE", "/v1/me", 204),
     Rule(
         "POST",
         "/v1/events",
@@ -62,6 +64,21 @@ MATRIX = [
     Rule("POST", "/v1/events/{event_id}/check-ins", 403, body=STAFF_SCAN),
     Rule("GET", "/v1/events/{event_id}/check-ins", 403),
     Rule("DELETE", "/v1/check-ins/{check_in_id}", 404, attendee=404),
+    Rule(
+        "POST",
+        "/v1/contacts/scan",
+        403,
+        attendee=200,
+        body={"badge": "{badge}", "event_id": "{event_id}"},
+    ),
+    Rule("GET", "/v1/contacts", 200),
+    Rule("GET", "/v1/contacts.vcf", 200),
+    Rule("GET", "/v1/contacts/{contact_id}", 404),
+    Rule("PATCH", "/v1/contacts/{contact_id}", 404, body={"note": "mine"}),
+    Rule("DELETE", "/v1/contacts/{contact_id}", 404),
+    Rule("GET", "/v1/contacts/{contact_id}/vcard", 404),
+    Rule("POST", "/v1/contacts/{contact_id}/block", 404),
+    Rule("POST", "/v1/sync/scans", 200, body={"scans": []}),
     # Messages, follow-ups, throttling: someone else's contact, message or follow-up is a 404.
     Rule("POST", "/v1/contacts/{contact_id}/messages", 404, body={"body": "Hi"}),
     Rule("GET", "/v1/contacts/{contact_id}/messages", 404),
@@ -96,12 +113,17 @@ def world(anon, db, clock):
     new_session(setup.organizer, setup.event_id)
     check_in = setup.scan(registration["badge_code"]).get_json()
     attendee = new_user(anon.client)
-    register(attendee, setup.event_id)
+    attendee_badge = register(attendee, setup.event_id)["badge_code"]
+    contact = owner.post(
+        "/v1/contacts/scan", json={"badge": attendee_badge, "event_id": setup.event_id}
+    ).get_json()
     ids = {
         "event_id": setup.event_id,
         "registration_id": registration["id"],
         "check_in_id": check_in["check_in_id"],
         **messaging_ids(db, new_user(anon.client), clock.now()),
+        "contact_id": contact["id"],
+        "badge": registration["badge_code"],
     }
     return {"ids": ids, "attendee": attendee, "stranger": new_user(anon.client), "anon": anon}
 
@@ -109,7 +131,10 @@ def world(anon, db, clock):
 def _call(caller, rule: Rule, ids):
     path = rule.path.format(**ids)
     method = getattr(caller, rule.method.lower())
-    return method(path, json=rule.body) if rule.method in ("POST", "PATCH") else method(path)
+    if rule.method not in ("POST", "PATCH"):
+        return method(path)
+    body = {k: v.format(**ids) if isinstance(v, str) else v for k, v in (rule.body or {}).items()}
+    return method(path, json=body)
 
 
 @pytest.mark.parametrize("rule", MATRIX, ids=lambda r: f"{r.method} {r.path}")

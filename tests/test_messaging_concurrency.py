@@ -32,6 +32,7 @@ from services.throttle import ThrottlePolicy
 from tests.conftest import T0
 from tests.live import committing_app, run_at_once
 from tests.messaging_seed import delete_users, seed_pairs
+from tests.messaging_support import side_id
 from tests.support import ApiCaller, new_event, new_user, register
 
 POLICY = ThrottlePolicy()
@@ -72,7 +73,7 @@ def _connect(app, a: ApiCaller, b: ApiCaller) -> tuple[str, str]:
     badge = register(b, event["id"])["badge_code"]
     factory = app.extensions["wellspring.db"].session_factory
     with factory() as session:
-        exchange = exchange_by_scan(
+        exchange_by_scan(
             session,
             scanner=session.get(User, uuid.UUID(a.id)),
             event_id=uuid.UUID(event["id"]),
@@ -80,12 +81,7 @@ def _connect(app, a: ApiCaller, b: ApiCaller) -> tuple[str, str]:
             note=None,
             now=T0,
         )
-        theirs = session.scalar(
-            select(Contact.id).where(
-                Contact.owner_id == uuid.UUID(b.id), Contact.other_id == uuid.UUID(a.id)
-            )
-        )
-        return str(exchange.contact.id), str(theirs)
+        return side_id(session, a.id, b.id), side_id(session, b.id, a.id)
 
 
 def _send(app, sender: ApiCaller, contact_id: str, body: str = "Hello"):
