@@ -428,3 +428,36 @@ def test_a_decision_costs_the_same_queries_whatever_the_history(anon, db, clock,
         return count
 
     assert chat_then_count_one_send(1) == chat_then_count_one_send(60)
+
+
+def test_blocking_through_the_contacts_api_stops_messages_and_follow_ups(pair, db):
+    pending = pair.a.post(
+        f"/v1/contacts/{pair.a_contact}/follow-ups",
+        json={"send_at": "2026-06-02T10:00:00Z", "body": "Checking in"},
+    ).get_json()
+    assert pair.b.post(f"/v1/contacts/{pair.b_contact}/block").status_code in (200, 204)
+    assert_problem(pair.send(pair.a, "hello?"), 403, "blocked")
+    assert_problem(pair.send(pair.b, "hello?"), 404)  # the blocker's side is removed
+    after = pair.a.get(f"/v1/follow-ups/{pending['id']}").get_json()
+    assert (after["status"], after["reason"]) == ("cancelled", "blocked")
+
+
+def test_a_deleted_account_is_unavailable_without_saying_why(pair):
+    assert pair.b.delete("/v1/me").status_code == 204
+    assert_problem(pair.send(pair.a, "hello?"), 403, "recipient_unavailable")
+    allowance = pair.a.get(f"/v1/contacts/{pair.a_contact}/allowance").get_json()
+    assert (allowance["can_send_now"], allowance["reason"]) == (False, "recipient_unavailable")
+
+
+def test_a_retried_send_with_an_idempotency_key_replays_instead_of_throttling(pair, db):
+    headers = {"Idempotency-Key": "send-1"}
+    first = pair.a.post(
+        f"/v1/contacts/{pair.a_contact}/messages", json={"body": "Hi"}, headers=headers
+    )
+    again = pair.a.post(
+        f"/v1/contacts/{pair.a_contact}/messages", json={"body": "Hi"}, headers=headers
+    )
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.get_json()["id"] == first.get_json()["id"]
+    assert _message_count(db, pair) == 1
+    assert side(db, pair.a_contact).sent_count == 1
