@@ -89,7 +89,7 @@ def describe_machine(engine: Engine) -> str:
         f"machine: {cpu}, {os.cpu_count()} cores (shared), {platform.system()} "
         f"{platform.release()}\n"
         f"python {platform.python_version()}, SQLAlchemy {sqlalchemy.__version__}, "
-        f"{database_version(engine)}"
+        f"{database_version(engine)}; load average {os.getloadavg()[0]:.2f} at start"
     )
 
 

@@ -37,8 +37,8 @@ def one_worker(engine) -> None:
     print(
         f"  one worker:  {report.delivered} delivered in {elapsed:.2f} s "
         f"({elapsed / FOLLOW_UPS * 1000:.2f} ms each, {FOLLOW_UPS / elapsed:.0f}/s), "
-        f"{queries.count} statements ({queries.count / FOLLOW_UPS:.1f} per follow-up, "
-        "BEGIN/COMMIT not counted)"
+        f"{queries.count} statements ({queries.count / FOLLOW_UPS:.1f} per follow-up; "
+        "COMMIT not counted, SQLite's BEGIN IMMEDIATE and PostgreSQL's SET LOCAL are)"
     )
     delete_users(engine, seeded.user_ids)
 

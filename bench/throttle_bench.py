@@ -14,7 +14,6 @@ whole requests through the app: GET allowance and a successful POST message.
 from __future__ import annotations
 
 import argparse
-import os
 import time
 import uuid
 from datetime import timedelta
@@ -136,8 +135,8 @@ def main() -> None:
         sender, warm, cold = seed(engine)
         print(
             f"{engine.dialect.name}: sender with {HISTORY} messages of history, "
-            f"{len(warm.pairs) + len(cold.pairs)} contacts; load average "
-            f"{os.getloadavg()[0]:.2f}"
+            f"{len(warm.pairs) + len(cold.pairs)} contacts (statements: COMMIT not counted, "
+            "SQLite's BEGIN IMMEDIATE is)"
         )
         print("the decision (lock pair, read state, decide), per call:")
         decision_cost(engine, "new contact (cold, caps apply)", [p[0] for p in cold.pairs])

@@ -47,6 +47,9 @@ CADENCES = ("gentle", "standard", "keep_warm")
 MAX_CLOCK_SKEW = timedelta(minutes=5)  # a send_at this far in the past means "now"
 HORIZON = timedelta(days=730)
 KEEP_WARM_EVERY = timedelta(days=90)
+# Pending follow-ups per contact at most: the policy keeps real schedules to a few items (more
+# only fit inside a conversation), and validating one walks the pair's whole schedule.
+MAX_PENDING_PER_CONTACT = 20
 
 _FRESH = {"populate_existing": True}
 
@@ -74,6 +77,11 @@ DEFAULT_BODIES = {
 class FollowUpNotScheduled(Conflict):
     reason = "follow_up_not_scheduled"
     title = "This follow-up was already sent, skipped or cancelled"
+
+
+class TooManyPending(InvalidInput):
+    reason = "too_many_follow_ups"
+    title = f"At most {MAX_PENDING_PER_CONTACT} follow-ups can wait for one contact"
 
 
 class ContactNeverWrote(InvalidInput):
@@ -146,14 +154,18 @@ def schedule_state(side: Contact) -> PairState:
 
 
 def pair_schedule(
-    session: Session, side: Contact, *, excluding: uuid.UUID | None = None
+    session: Session, side: Contact, *, excluding: uuid.UUID | None = None, adding: int = 0
 ) -> list[PlannedSend]:
+    """The pair's pending follow-ups; refuses when `adding` more would be too many."""
     query = select(FollowUp.id, FollowUp.deliver_at).where(
         FollowUp.contact_id == side.id, FollowUp.status == SCHEDULED
     )
     if excluding is not None:
         query = query.where(FollowUp.id != excluding)
-    return [PlannedSend(at, key) for key, at in session.execute(query)]
+    scheduled = [PlannedSend(at, key) for key, at in session.execute(query)]
+    if len(scheduled) + adding > MAX_PENDING_PER_CONTACT:
+        raise TooManyPending()
+    return scheduled
 
 
 def _requested_time(send_at: datetime, now: datetime, field_name: str) -> datetime:
@@ -212,7 +224,7 @@ def schedule_follow_up(
     requested = _requested_time(send_at, now, "send_at")
     side, recipient = _schedulable_pair(session, owner, contact_id)
     deliver_at = delivery_time(recipient, requested)
-    _fit(recipient, side, pair_schedule(session, side), deliver_at, policy)
+    _fit(recipient, side, pair_schedule(session, side, adding=1), deliver_at, policy)
     item = FollowUp(
         owner_id=owner.id,
         contact_id=side.id,
@@ -282,7 +294,7 @@ def create_plan(
     if cadence == "keep_warm" and not side.other_ever_wrote:
         raise ContactNeverWrote(errors={"cadence": [ContactNeverWrote.title]})
     state = schedule_state(side)
-    scheduled = pair_schedule(session, side)
+    scheduled = pair_schedule(session, side, adding=len(steps))
     if start_at is not None:
         _fit(recipient, side, scheduled, delivery_time(recipient, requested), policy)
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, lazyload
 
 from services import hints as hint_rules
 from services.contacts import Blocked, counterpart, owned_contact
+from services.db import is_postgresql
 from services.errors import InvalidInput, NotFound
 from services.models import Connection, Contact, FollowUp, FollowUpPlan, Message, User
 from services.pagination import Page, decode_cursor, encode_cursor
@@ -145,7 +146,10 @@ def lock_users_for_caps(session: Session, sender_id: uuid.UUID, recipient_id: uu
     """Serialize cold sends per sender and per recipient, so the rolling caps stay exact.
 
     The caps count across pairs, which the pair lock doesn't cover. One at a time, in id order.
+    SQLite needs none: its writers are serialized already (BEGIN IMMEDIATE).
     """
+    if not is_postgresql(session.get_bind()):
+        return
     for user_id in sorted((sender_id, recipient_id)):
         session.execute(select(User.id).where(User.id == user_id).with_for_update(**_LOCK))
 

@@ -11,7 +11,7 @@ makes, in time order.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from math import ceil
 from typing import Any
@@ -293,15 +293,6 @@ def earliest_slot(
         if check_schedule(state, ordered, candidate, policy) is None:
             candidates.append(candidate)
     return min(candidates) if candidates else None
-
-
-def after_sends(state: PairState, sends: Sequence[datetime]) -> PairState:
-    """The state after the sender sent at these instants without a reply (for plan building)."""
-    if not sends:
-        return state
-    return replace(
-        state, unanswered_streak=state.unanswered_streak + len(sends), last_sent_at=max(sends)
-    )
 
 
 # Refusals as domain errors ------------------------------------------------------------------

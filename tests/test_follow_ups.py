@@ -613,3 +613,12 @@ def test_delivery_cancels_follow_ups_to_a_removed_contact(pair, db, deliver):
         "contact_removed",
         None,
     )
+
+
+def test_at_most_20_follow_ups_wait_for_one_contact(pair, clock):
+    pair.send(pair.b, "Let's keep talking")  # inside the conversation anything fits
+    for minute in range(20):
+        response = schedule(pair, pair.a, f"2026-06-01T10:{minute:02d}:00Z")
+        assert response.status_code == 201, response.get_json()
+    assert_problem(schedule(pair, pair.a, "2026-06-01T11:00:00Z"), 422, "too_many_follow_ups")
+    assert_problem(plan(pair, pair.a, "standard"), 422, "too_many_follow_ups")
