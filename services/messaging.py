@@ -287,6 +287,8 @@ def _cancel_plans(session: Session, side: Contact, reason: str, now: datetime) -
             .where(FollowUpPlan.contact_id == side.id, FollowUpPlan.status == PLAN_ACTIVE)
             .values(status=PLAN_CANCELLED, status_reason=reason, updated_at=now)
             .returning(FollowUpPlan.id)
+            # plans loaded in this session are not read afterwards; skip the ORM's bookkeeping
+            .execution_options(synchronize_session=False)
         )
     )
 
