@@ -15,6 +15,8 @@ from api.config import API_SETTINGS, config_from_environment
 from api.db import Database, close_db_session
 from api.errors import register_error_handlers
 from api.extensions import Api, limiter
+from api.policy import EXTENSION as THROTTLE_POLICY
+from api.policy import build_throttle_policy
 from services import accounts
 from services.clock import SystemClock
 from services.db import make_engine
@@ -36,6 +38,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     engine = app.config.get("ENGINE") or make_engine(app.config["DATABASE_URL"])
     app.extensions["wellspring.db"] = Database.for_engine(engine)
     app.extensions["wellspring.clock"] = app.config.get("CLOCK") or SystemClock()
+    app.extensions[THROTTLE_POLICY] = build_throttle_policy(app.config)
 
     _register_request_id(app)
     app.before_request(reject_nul_characters)
@@ -59,8 +62,11 @@ def build_api(app: Flask) -> Api:
     from api.resources.checkins.routes import blp as checkins_blp
     from api.resources.contacts.routes import blp as contacts_blp
     from api.resources.events.routes import blp as events_blp
+    from api.resources.followups.routes import blp as followups_blp
     from api.resources.health.routes import blp as health_blp
+    from api.resources.messaging.routes import blp as messaging_blp
     from api.resources.stats.routes import blp as stats_blp
+    from api.resources.sync.routes import blp as sync_blp
 
     api = Api(
         app,
@@ -88,8 +94,10 @@ def build_api(app: Flask) -> Api:
         badges_blp,
         checkins_blp,
         contacts_blp,
-        stats_blp,
+        sync_blp,
     ):
+        api.register_blueprint(blueprint)
+    for blueprint in (messaging_blp, followups_blp, stats_blp):
         api.register_blueprint(blueprint)
     return api
 

@@ -50,12 +50,19 @@ class Blueprint(flask_smorest.Blueprint):
     def authenticated(self, func):
         """Require a valid bearer token; the user is then `api.auth.current_user()`."""
         from api.auth import load_user_from_token
+        from api.idempotency import HEADER_DOC, run_idempotently
 
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
             load_user_from_token()
+            if request.method == "POST":
+                return run_idempotently(lambda: func(*args, **kwargs))
             return func(*args, **kwargs)
 
+        if func.__name__ == "post":
+            # Every authenticated POST takes an Idempotency-Key (409 in flight, 422 reused).
+            wrapper = self.doc(parameters=[HEADER_DOC])(wrapper)
+            wrapper = self.problems(409, 422)(wrapper)
         wrapper = self.doc(security=BEARER_AUTH)(wrapper)
         return self.problems(401)(wrapper)
 

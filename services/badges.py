@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import qrcode
 import qrcode.image.svg
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from services.errors import (
     BadgeRevoked,
@@ -68,16 +68,24 @@ def record_badge_code(
     )
 
 
-def resolve_badge(session: Session, scanned: str, event_id: uuid.UUID) -> Registration:
-    """The live registration a scanned badge belongs to, or the reason it does not scan."""
+def resolve_badge(
+    session: Session, scanned: str, event_id: uuid.UUID, *, lock: bool = False
+) -> Registration:
+    """The live registration a scanned badge belongs to (with its user), or the reason it
+    does not scan. With `lock`, the registration row is locked in the same query."""
     code = parse_scanned_badge(scanned)
     if code is None:
         raise UnknownBadge()
-    row = session.execute(
+    query = (
         select(BadgeCode, Registration)
         .join(Registration, Registration.id == BadgeCode.registration_id)
+        .join(Registration.user)
+        .options(contains_eager(Registration.user))
         .where(BadgeCode.code_hash == code_hash(code))
-    ).first()
+    )
+    if lock:
+        query = query.with_for_update(of=Registration).execution_options(populate_existing=True)
+    row = session.execute(query).first()
     if row is None:
         raise UnknownBadge()
     badge, registration = row

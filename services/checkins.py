@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -56,6 +57,7 @@ class ScanResult:
 
     created: bool
     body: dict[str, Any]
+    replayed: bool = False  # answered from the receipt of an earlier identical scan
 
 
 @dataclass(frozen=True)
@@ -85,14 +87,33 @@ def scan_badge(
 ) -> ScanResult:
     """Check a badge in or out at the door or a session room; commits."""
     event, _role = events.require_staff(session, event_id, scanner)
+    return commit_or_replay(
+        session,
+        scanner,
+        scan,
+        "check_in",
+        event_id,
+        lambda: apply_scan(session, scanner=scanner, event=event, scan=scan, now=now),
+    )
+
+
+def commit_or_replay(
+    session: Session,
+    scanner: User,
+    scan: BadgeScan,
+    kind: str,
+    event_id: uuid.UUID,
+    apply: Callable[[], ScanResult],
+) -> ScanResult:
+    """Apply a scan and commit. Only the receipt insert can collide: when the same
+    client_scan_id committed meanwhile, answer what that scan answered."""
     try:
-        result = apply_scan(session, scanner=scanner, event=event, scan=scan, now=now)
+        result = apply()
         session.commit()
     except IntegrityError:
-        # Only the receipt insert can collide: the same client_scan_id committed meanwhile.
         session.rollback()
         result = replay_receipt(
-            session, scanner, scan.client_scan_id, scan.fingerprint("check_in", event_id)
+            session, scanner, scan.client_scan_id, scan.fingerprint(kind, event_id)
         )
         if result is None:
             raise
@@ -113,7 +134,20 @@ def replay_receipt(
         return None
     if receipt.fingerprint != fingerprint:
         raise ScanIdReused(errors={"client_scan_id": ["Already used for a different scan."]})
-    return ScanResult(receipt.created, receipt.result)
+    return ScanResult(receipt.created, with_attendee(session, receipt.result), replayed=True)
+
+
+def with_attendee(session: Session, body: dict[str, Any]) -> dict[str, Any]:
+    """A stored answer with the attendee's name read live: receipts keep no one's name, so
+    erasing an account leaves nothing personal behind in them."""
+    if "registration_id" not in body:
+        return body
+    name = session.scalar(
+        select(User.display_name)
+        .join(Registration, Registration.user_id == User.id)
+        .where(Registration.id == uuid.UUID(body["registration_id"]))
+    )
+    return {**body, "attendee": {"display_name": name}}
 
 
 def store_receipt(
@@ -133,7 +167,7 @@ def store_receipt(
                 kind=kind,
                 fingerprint=fingerprint,
                 created=result.created,
-                result=result.body,
+                result={k: v for k, v in result.body.items() if k != "attendee"},
                 created_at=now,
             )
         )
@@ -141,13 +175,25 @@ def store_receipt(
 
 
 def apply_scan(
-    session: Session, *, scanner: User, event: Event, scan: BadgeScan, now: datetime
+    session: Session,
+    *,
+    scanner: User,
+    event: Event,
+    scan: BadgeScan,
+    now: datetime,
+    check_receipt: bool = True,
 ) -> ScanResult:
-    """The scan's effect inside the caller's transaction (the offline sync uses savepoints)."""
+    """The scan's effect inside the caller's transaction (the offline sync uses savepoints).
+
+    `check_receipt=False` when the caller already looked the client_scan_id up (a sync batch
+    fetches all its receipts in one query). Two identical scans racing each other both get
+    here; the unique receipt makes the later one fail and replay the first one's answer.
+    """
     fingerprint = scan.fingerprint("check_in", event.id)
-    replayed = replay_receipt(session, scanner, scan.client_scan_id, fingerprint)
-    if replayed is not None:
-        return replayed
+    if check_receipt:
+        replayed = replay_receipt(session, scanner, scan.client_scan_id, fingerprint)
+        if replayed is not None:
+            return replayed
 
     scanned_at = scan.scanned_at or now
     if scanned_at > now + MAX_CLOCK_SKEW:
@@ -167,21 +213,14 @@ def apply_scan(
             )
         place = str(scan.session_id)
 
-    registration = badges.resolve_badge(session, scan.badge, event.id)
+    # Locks the registration: every scan of one badge is serialized from here on, so the
+    # read-then-write on its attendance below is safe.
+    registration = badges.resolve_badge(session, scan.badge, event.id, lock=True)
     if not (event.starts_at - WINDOW_OPENS_BEFORE_START <= scanned_at <= event.ends_at):
         raise OutsideCheckInWindow(
             window_opens_at=to_iso(event.starts_at - WINDOW_OPENS_BEFORE_START),
             window_closes_at=to_iso(event.ends_at),
         )
-
-    # Serialize every scan of this registration: read-then-write below is safe under the lock.
-    session.execute(
-        select(Registration.id).where(Registration.id == registration.id).with_for_update()
-    )
-    # A retry of this very scan may have committed while we waited for the lock.
-    replayed = replay_receipt(session, scanner, scan.client_scan_id, fingerprint)
-    if replayed is not None:
-        return replayed
 
     attendance = session.scalar(
         select(Attendance).where(
@@ -240,7 +279,6 @@ def _enter(
     if attendance is None:
         row = _new_row(scanner, event, registration, scan, place, ENTRY, scanned_at, now)
         session.add(row)
-        session.flush()
         session.add(
             Attendance(
                 event_id=event.id,

@@ -14,7 +14,14 @@ from sqlalchemy.orm import Session, aliased
 
 from services import badges, events
 from services.accounts import shared_profile
-from services.checkins import MAX_CLOCK_SKEW, BadgeScan, ScanResult, replay_receipt, store_receipt
+from services.checkins import (
+    MAX_CLOCK_SKEW,
+    BadgeScan,
+    ScanResult,
+    commit_or_replay,
+    replay_receipt,
+    store_receipt,
+)
 from services.errors import InvalidInput, NotFound, PermissionDenied, PreconditionFailed
 from services.models import (
     Connection,
@@ -208,18 +215,16 @@ def exchange_by_scan(
 ) -> Exchange:
     """Scan another attendee's badge: one connection, a side for each person; commits."""
     event = events.get_event(session, event_id)
-    try:
-        result = apply_exchange(
+    result = commit_or_replay(
+        session,
+        scanner,
+        scan,
+        "contact",
+        event_id,
+        lambda: apply_exchange(
             session, scanner=scanner, event=event, scan=scan, note=note, now=now
-        )
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        result = replay_receipt(
-            session, scanner, scan.client_scan_id, scan.fingerprint("contact", event_id)
-        )
-        if result is None:
-            raise
+        ),
+    )
     contact = session.get(Contact, uuid.UUID(result.body["contact_id"]))
     return Exchange(result.created, _view(session, contact, now))
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from services import badges
 from services.errors import (
@@ -221,14 +221,21 @@ def assign_staff(
     return StaffAssignment(staff, created=True)
 
 
-def list_staff(session: Session, actor: User, event_id: uuid.UUID) -> list[EventStaff]:
+def list_staff(
+    session: Session, actor: User, event_id: uuid.UUID, *, limit: int, cursor: str | None = None
+) -> Page[EventStaff]:
     require_staff(session, event_id, actor)
-    return list(
-        session.scalars(
-            select(EventStaff)
-            .where(EventStaff.event_id == event_id)
-            .order_by(EventStaff.created_at, EventStaff.id)
-        )
+    query = (
+        select(EventStaff)
+        .options(joinedload(EventStaff.user))
+        .where(EventStaff.event_id == event_id)
+        .order_by(EventStaff.created_at, EventStaff.id)
+        .limit(limit + 1)
+    )
+    if cursor:
+        query = query.where(after_time_id(EventStaff.created_at, EventStaff.id, cursor))
+    return page_from_rows(
+        list(session.scalars(query)), limit, lambda row: time_id_cursor(row.created_at, row.id)
     )
 
 
@@ -265,14 +272,21 @@ def create_session(
     return event_session
 
 
-def list_sessions(session: Session, event_id: uuid.UUID) -> list[EventSession]:
+def list_sessions(
+    session: Session, event_id: uuid.UUID, *, limit: int, cursor: str | None = None
+) -> Page[EventSession]:
+    """The event's sessions in time order."""
     get_event(session, event_id)
-    return list(
-        session.scalars(
-            select(EventSession)
-            .where(EventSession.event_id == event_id)
-            .order_by(EventSession.starts_at, EventSession.id)
-        )
+    query = (
+        select(EventSession)
+        .where(EventSession.event_id == event_id)
+        .order_by(EventSession.starts_at, EventSession.id)
+        .limit(limit + 1)
+    )
+    if cursor:
+        query = query.where(after_time_id(EventSession.starts_at, EventSession.id, cursor))
+    return page_from_rows(
+        list(session.scalars(query)), limit, lambda row: time_id_cursor(row.starts_at, row.id)
     )
 
 
@@ -382,6 +396,7 @@ def list_registrations(
     require_staff(session, event_id, actor)
     query = (
         select(Registration, Attendance)
+        .options(joinedload(Registration.user))
         .outerjoin(
             Attendance, (Attendance.registration_id == Registration.id) & (Attendance.place == DOOR)
         )

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from tests.messaging_support import messaging_ids
 from tests.support import assert_problem, event_with_staff, new_session, new_user, register
 
 PUBLIC = {
@@ -29,6 +30,8 @@ MATRIX = [
     Rule("POST", "/v1/auth/logout", 204),
     Rule("GET", "/v1/me", 200),
     Rule("PATCH", "/v1/me", 200, body={"headline": "Hi"}),
+    Rule("GET", "/v1/me/export", 200),
+    Rule("DELETE", "/v1/me", 204),
     Rule(
         "POST",
         "/v1/events",
@@ -75,6 +78,30 @@ MATRIX = [
     Rule("DELETE", "/v1/contacts/{contact_id}", 404),
     Rule("GET", "/v1/contacts/{contact_id}/vcard", 404),
     Rule("POST", "/v1/contacts/{contact_id}/block", 404),
+    Rule("POST", "/v1/sync/scans", 200, body={"scans": []}),
+    # Messages, follow-ups, throttling: someone else's contact, message or follow-up is a 404.
+    Rule("POST", "/v1/contacts/{contact_id}/messages", 404, body={"body": "Hi"}),
+    Rule("GET", "/v1/contacts/{contact_id}/messages", 404),
+    Rule("GET", "/v1/contacts/{contact_id}/allowance", 404),
+    Rule("POST", "/v1/contacts/{contact_id}/mute", 404),
+    Rule("POST", "/v1/contacts/{contact_id}/unmute", 404),
+    Rule("POST", "/v1/contacts/{contact_id}/not-interested", 404),
+    Rule("GET", "/v1/inbox", 200),
+    Rule("POST", "/v1/inbox/read", 200, body={}),
+    Rule("POST", "/v1/messages/{message_id}/read", 404),
+    Rule(
+        "POST",
+        "/v1/contacts/{contact_id}/follow-ups",
+        404,
+        body={"send_at": "2026-06-10T10:00:00Z", "body": "Hi"},
+    ),
+    Rule("POST", "/v1/contacts/{contact_id}/follow-up-plans", 404, body={"cadence": "gentle"}),
+    Rule("GET", "/v1/follow-ups", 200),
+    Rule("GET", "/v1/follow-ups/{follow_up_id}", 404),
+    Rule("PATCH", "/v1/follow-ups/{follow_up_id}", 404, body={"body": "Mine now"}),
+    Rule("DELETE", "/v1/follow-ups/{follow_up_id}", 404),
+    Rule("GET", "/v1/follow-up-plans/{plan_id}", 404),
+    Rule("DELETE", "/v1/follow-up-plans/{plan_id}", 404),
     Rule("GET", "/v1/events/{event_id}/stats", 403),
     Rule("GET", "/v1/events/{event_id}/check-ins.csv", 403),
     Rule("GET", "/v1/events/{event_id}/stats/arrivals.png", 403),
@@ -82,7 +109,7 @@ MATRIX = [
 
 
 @pytest.fixture
-def world(anon):
+def world(anon, db, clock):
     setup = event_with_staff(anon.client)
     owner = new_user(anon.client)
     registration = register(owner, setup.event_id)
@@ -97,6 +124,7 @@ def world(anon):
         "event_id": setup.event_id,
         "registration_id": registration["id"],
         "check_in_id": check_in["check_in_id"],
+        **messaging_ids(db, new_user(anon.client), clock.now()),
         "contact_id": contact["id"],
         "badge": registration["badge_code"],
     }

@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from tests.messaging_support import messaging_ids
 from tests.support import event_with_staff, new_session, new_user, register
 
 JUNK_VALUES = [
@@ -29,7 +30,7 @@ JUNK_BODIES = ["not json at all", "[]", "null", "123", '"string"', "{", json.dum
 
 
 @pytest.fixture
-def world(anon, app):
+def world(anon, app, db, clock):
     setup = event_with_staff(anon.client)
     registration = register(new_user(anon.client), setup.event_id)
     session = new_session(setup.organizer, setup.event_id)
@@ -40,6 +41,7 @@ def world(anon, app):
         registration_id=registration["id"],
         check_in_id=check_in["check_in_id"],
         session_id=session["id"],
+        **messaging_ids(db, setup.organizer, clock.now()),
     )
     return setup, spec, ids
 

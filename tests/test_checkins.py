@@ -1,3 +1,4 @@
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -27,8 +28,6 @@ def attendee(anon):
 def _count_rows(db, registration_id=None) -> int:
     query = select(func.count()).select_from(CheckIn).where(CheckIn.undone_at.is_(None))
     if registration_id:
-        import uuid
-
         query = query.where(CheckIn.registration_id == uuid.UUID(registration_id))
     return db.scalar(query)
 

@@ -6,13 +6,14 @@ from api.db import db_session, now
 from api.extensions import Blueprint, limiter, login_account_key, remote_address
 from api.resources.accounts.schemas import (
     AuthResultSchema,
+    ExportSchema,
     LoginSchema,
     ProfileSchema,
     ProfileUpdateResultSchema,
     RegisterSchema,
 )
 from api.schemas import WithExtra
-from services import accounts
+from services import accounts, privacy
 
 blp = Blueprint("accounts", __name__, url_prefix="/v1", description="Accounts and profile")
 
@@ -87,3 +88,19 @@ class Me(MethodView):
         """Change my profile; answers coaching `hints` (they never block)."""
         result = accounts.update_profile(db_session(), current_user(), changes, now())
         return WithExtra(result.user, hints=result.hints)
+
+    @blp.authenticated
+    @blp.response(204)
+    def delete(self):
+        """Delete my account: personal data is erased, event aggregates stay anonymous."""
+        privacy.erase_user(db_session(), current_user(), now())
+
+
+@blp.route("/me/export")
+class MyExport(MethodView):
+    @blp.authenticated
+    @blp.response(200, ExportSchema)
+    def get(self):
+        """Everything we hold about me: profile, registrations, check-ins, contacts with my
+        notes, messages and follow-ups."""
+        return privacy.export_user_data(db_session(), current_user())

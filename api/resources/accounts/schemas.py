@@ -67,3 +67,19 @@ class AuthResultSchema(Schema):
     user = fields.Nested(ProfileSchema, required=True)
     access_token = fields.String(required=True)
     token_type = fields.String(required=True, metadata={"example": "Bearer"})
+
+
+class ExportSchema(Schema):
+    """Everything Wellspring holds about me."""
+
+    profile = fields.Dict(required=True)
+    registrations = fields.List(fields.Dict(), required=True)
+    check_ins = fields.List(fields.Dict(), required=True)
+    contacts = fields.List(
+        fields.Dict(),
+        required=True,
+        metadata={"description": "My contacts with my private notes and tags"},
+    )
+    messages = fields.List(fields.Dict(), required=True)
+    follow_ups = fields.List(fields.Dict(), required=True)
+    follow_up_plans = fields.List(fields.Dict(), required=True)

@@ -52,20 +52,35 @@ class RegistrationItem(MethodView):
         events.cancel_registration(db_session(), current_user(), registration_id, now())
 
 
+def _documented_badge(content_type: str, description: str):
+    """The decorators both badge formats share: auth, the image answer, 304 and errors."""
+
+    def decorate(func):
+        for decorator in reversed(
+            (
+                blp.authenticated,
+                blp.response(
+                    200,
+                    content_type=content_type,
+                    description=description,
+                    headers={
+                        "ETag": {"schema": {"type": "string"}},
+                        "Cache-Control": {"schema": {"type": "string"}},
+                    },
+                ),
+                blp.alt_response(304, description="Not modified (If-None-Match matched the ETag)"),
+                blp.problems(404, 409),
+            )
+        ):
+            func = decorator(func)
+        return func
+
+    return decorate
+
+
 @blp.route("/registrations/<uuid:registration_id>/badge.png")
 class BadgePng(MethodView):
-    @blp.authenticated
-    @blp.response(
-        200,
-        content_type="image/png",
-        description="QR code PNG",
-        headers={
-            "ETag": {"schema": {"type": "string"}},
-            "Cache-Control": {"schema": {"type": "string"}},
-        },
-    )
-    @blp.alt_response(304, description="Not modified (If-None-Match matched the ETag)")
-    @blp.problems(404, 409)
+    @_documented_badge("image/png", "QR code PNG")
     def get(self, registration_id: UUID):
         """The badge QR as PNG (its attendee only); encodes <PUBLIC_BASE_URL>/b/<badge_code>."""
         return _badge_response(registration_id, "png")
@@ -73,18 +88,7 @@ class BadgePng(MethodView):
 
 @blp.route("/registrations/<uuid:registration_id>/badge.svg")
 class BadgeSvg(MethodView):
-    @blp.authenticated
-    @blp.response(
-        200,
-        content_type="image/svg+xml",
-        description="QR code SVG",
-        headers={
-            "ETag": {"schema": {"type": "string"}},
-            "Cache-Control": {"schema": {"type": "string"}},
-        },
-    )
-    @blp.alt_response(304, description="Not modified (If-None-Match matched the ETag)")
-    @blp.problems(404, 409)
+    @_documented_badge("image/svg+xml", "QR code SVG")
     def get(self, registration_id: UUID):
         """The badge QR as SVG (its attendee only)."""
         return _badge_response(registration_id, "svg")

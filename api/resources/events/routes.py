@@ -11,13 +11,13 @@ from api.resources.events.schemas import (
     EventSchema,
     EventWithRoleSchema,
     RegistrationSchema,
-    SessionListSchema,
+    SessionPageSchema,
     SessionSchema,
     StaffAssignSchema,
-    StaffListSchema,
+    StaffPageSchema,
     StaffSchema,
 )
-from api.schemas import WithExtra
+from api.schemas import PageArgsSchema, WithExtra
 from services import badges, events
 
 blp = Blueprint(
@@ -66,11 +66,12 @@ class EventItem(MethodView):
 @blp.route("/events/<uuid:event_id>/staff")
 class EventStaff(MethodView):
     @blp.authenticated
-    @blp.response(200, StaffListSchema)
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, StaffPageSchema)
     @blp.problems(403, 404)
-    def get(self, event_id: UUID):
+    def get(self, args, event_id: UUID):
         """The event's organizers and staff (staff only)."""
-        return {"items": events.list_staff(db_session(), current_user(), event_id)}
+        return events.list_staff(db_session(), current_user(), event_id, **args)
 
     @blp.authenticated
     @blp.arguments(StaffAssignSchema)
@@ -86,11 +87,12 @@ class EventStaff(MethodView):
 @blp.route("/events/<uuid:event_id>/sessions")
 class EventSessions(MethodView):
     @blp.authenticated
-    @blp.response(200, SessionListSchema)
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, SessionPageSchema)
     @blp.problems(404)
-    def get(self, event_id: UUID):
+    def get(self, args, event_id: UUID):
         """The event's sessions, in time order."""
-        return {"items": events.list_sessions(db_session(), event_id)}
+        return events.list_sessions(db_session(), event_id, **args)
 
     @blp.authenticated
     @blp.arguments(SessionSchema)

@@ -39,8 +39,7 @@ class StaffSchema(Schema):
     created_at = Instant(dump_only=True)
 
 
-class StaffListSchema(Schema):
-    items = fields.List(fields.Nested(StaffSchema), required=True)
+StaffPageSchema = page_of(StaffSchema, "StaffPageSchema")
 
 
 class SessionSchema(Schema):
@@ -54,8 +53,7 @@ class SessionSchema(Schema):
     created_at = Instant(dump_only=True)
 
 
-class SessionListSchema(Schema):
-    items = fields.List(fields.Nested(SessionSchema), required=True)
+SessionPageSchema = page_of(SessionSchema, "SessionPageSchema")
 
 
 class RegistrationSchema(Schema):
