@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import vobject
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -23,13 +23,12 @@ from services.checkins import (
     store_receipt,
 )
 from services.errors import InvalidInput, NotFound, PermissionDenied, PreconditionFailed
+from services.follow_up_states import cancel_all_toward
 from services.models import (
     Connection,
     Contact,
     ContactTag,
     Event,
-    FollowUp,
-    FollowUpPlan,
     User,
 )
 from services.pagination import (
@@ -74,7 +73,8 @@ def owned_contact(
     """The caller's own, not removed, side; anyone else's is a 404 (it is private)."""
     query = select(Contact).where(Contact.id == contact_id)
     if lock:
-        query = query.with_for_update()
+        # A locked read must see the row as it is now, not as this session last saw it.
+        query = query.with_for_update().execution_options(populate_existing=True)
     contact = session.scalar(query)
     if contact is None or contact.owner_id != owner.id or contact.removed_at is not None:
         raise NotFound("No such contact")
@@ -87,14 +87,16 @@ def counterpart(session: Session, contact: Contact, *, lock: bool = False) -> Co
         Contact.owner_id == contact.other_id, Contact.other_id == contact.owner_id
     )
     if lock:
-        query = query.with_for_update()
+        # A locked read must see the row as it is now, not as this session last saw it.
+        query = query.with_for_update().execution_options(populate_existing=True)
     return session.scalar(query)
 
 
 def connection_of(session: Session, contact: Contact, *, lock: bool = False) -> Connection:
     query = select(Connection).where(Connection.id == contact.connection_id)
     if lock:
-        query = query.with_for_update()
+        # A locked read must see the row as it is now, not as this session last saw it.
+        query = query.with_for_update().execution_options(populate_existing=True)
     return session.scalar(query)
 
 
@@ -439,33 +441,6 @@ def update_contact(
     return _view(session, contact, now)
 
 
-def _cancel_pending_follow_ups(
-    session: Session, owner_id: uuid.UUID, recipient_id: uuid.UUID, reason: str, now: datetime
-) -> None:
-    session.execute(
-        update(FollowUp)
-        .where(
-            FollowUp.owner_id == owner_id,
-            FollowUp.recipient_id == recipient_id,
-            FollowUp.status == "scheduled",
-        )
-        .values(status="cancelled", status_reason=reason, updated_at=now)
-    )
-    session.execute(
-        update(FollowUpPlan)
-        .where(
-            FollowUpPlan.owner_id == owner_id,
-            FollowUpPlan.status == "active",
-            FollowUpPlan.contact_id.in_(
-                select(Contact.id).where(
-                    Contact.owner_id == owner_id, Contact.other_id == recipient_id
-                )
-            ),
-        )
-        .values(status="cancelled", status_reason=reason, updated_at=now)
-    )
-
-
 def remove_contact(session: Session, owner: User, contact_id: uuid.UUID, now: datetime) -> None:
     """Remove my side only: my note, tags and pending follow-ups go; theirs stays.
 
@@ -478,7 +453,7 @@ def remove_contact(session: Session, owner: User, contact_id: uuid.UUID, now: da
     contact.tags = []
     contact.version += 1
     contact.updated_at = now
-    _cancel_pending_follow_ups(session, owner.id, contact.other_id, "contact_removed", now)
+    cancel_all_toward(session, contact, "contact_removed", now)
     session.commit()
 
 
@@ -487,16 +462,17 @@ def block_contact(session: Session, owner: User, contact_id: uuid.UUID, now: dat
 
     The blocked person keeps their side and only ever learns `blocked` when they try.
     """
+    # Same lock order as a send: the connection first, then the sides.
+    connection = connection_of(session, owned_contact(session, owner, contact_id), lock=True)
     contact = owned_contact(session, owner, contact_id, lock=True)
-    connection = connection_of(session, contact, lock=True)
     if connection.blocked_at is None:
         connection.blocked_at = now
         connection.blocked_by_id = owner.id
     contact.removed_at = now
     contact.version += 1
     contact.updated_at = now
-    _cancel_pending_follow_ups(session, owner.id, contact.other_id, "blocked", now)
-    _cancel_pending_follow_ups(session, contact.other_id, owner.id, "blocked", now)
+    cancel_all_toward(session, contact, "blocked", now)
+    cancel_all_toward(session, counterpart(session, contact), "blocked", now)
     session.commit()
 
 

@@ -28,17 +28,9 @@ from sqlalchemy.orm import Session, lazyload, sessionmaker
 
 from services.clock import Clock
 from services.db import is_postgresql
+from services.follow_up_states import CANCELLED, PLAN_ACTIVE, SCHEDULED, SENT, SKIPPED
 from services.followups import delivery_time, settle_plan
-from services.messaging import (
-    CANCELLED,
-    PLAN_ACTIVE,
-    SCHEDULED,
-    SENT,
-    SKIPPED,
-    check_pair,
-    lock_pair,
-    write_message,
-)
+from services.messaging import check_pair, lock_pair, write_message
 from services.models import Contact, FollowUp, FollowUpPlan, User
 from services.throttle import ThrottlePolicy
 

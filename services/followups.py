@@ -19,15 +19,14 @@ from sqlalchemy.orm import Session
 from services import timezones
 from services.contacts import Blocked, connection_of, counterpart, owned_contact
 from services.errors import Conflict, InvalidInput, NotFound
-from services.messaging import (
+from services.follow_up_states import (
     CANCELLED,
     PLAN_ACTIVE,
     PLAN_CANCELLED,
     PLAN_COMPLETED,
     SCHEDULED,
-    Pair,
-    clean_body,
 )
+from services.messaging import Pair, clean_body
 from services.models import Contact, FollowUp, FollowUpPlan, User
 from services.pagination import Page, after_time_id, page_from_rows, time_id_cursor
 from services.throttle import (

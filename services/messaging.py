@@ -25,7 +25,13 @@ from services import hints as hint_rules
 from services.contacts import Blocked, counterpart, owned_contact
 from services.db import is_postgresql
 from services.errors import InvalidInput, NotFound
-from services.models import Connection, Contact, FollowUp, FollowUpPlan, Message, User
+from services.follow_up_states import (
+    NO_KEY_UPDATE,
+    cancel_all_toward,
+    cancel_items,
+    cancel_plans,
+)
+from services.models import Connection, Contact, FollowUp, Message, User
 from services.pagination import Page, decode_cursor, encode_cursor
 from services.throttle import (
     PairState,
@@ -39,14 +45,6 @@ from services.throttle import (
 KINDS = ("thank_you", "offer", "ask", "check_in", "other")
 MAX_BODY_LENGTH = 5000
 
-# Follow-up and plan states (services/followups.py owns the rest of their life).
-SCHEDULED = "scheduled"
-SENT = "sent"
-CANCELLED = "cancelled"
-SKIPPED = "skipped"
-PLAN_ACTIVE = "active"
-PLAN_COMPLETED = "completed"
-PLAN_CANCELLED = "cancelled"
 CONTACT_REPLIED = "contact_replied"
 RECIPIENT_UNAVAILABLE = "recipient_unavailable"
 
@@ -55,7 +53,7 @@ MUTE = "mute"
 UNMUTE = "unmute"
 NOT_INTERESTED = "not_interested"
 
-_LOCK = {"key_share": True}  # FOR NO KEY UPDATE: doesn't hold up inserts referencing the row
+_LOCK = NO_KEY_UPDATE
 _FRESH = {"populate_existing": True}  # a locked read must not be answered from the identity map
 
 
@@ -266,44 +264,10 @@ def cancel_plans_toward(session: Session, side: Contact | None, reason: str, now
     """
     if side is None:
         return 0
-    plan_ids = _cancel_plans(session, side, reason, now)
+    plan_ids = cancel_plans(session, side, reason, now)
     if not plan_ids:
         return 0
-    return _cancel_items(session, [FollowUp.plan_id.in_(plan_ids)], reason, now)
-
-
-def cancel_all_toward(session: Session, side: Contact | None, reason: str, now: datetime) -> int:
-    """Cancel every pending follow-up (single or plan) of `side`'s owner to its other person."""
-    if side is None:
-        return 0
-    _cancel_plans(session, side, reason, now)
-    return _cancel_items(session, [FollowUp.contact_id == side.id], reason, now)
-
-
-def _cancel_plans(session: Session, side: Contact, reason: str, now: datetime) -> list:
-    return list(
-        session.scalars(
-            update(FollowUpPlan)
-            .where(FollowUpPlan.contact_id == side.id, FollowUpPlan.status == PLAN_ACTIVE)
-            .values(status=PLAN_CANCELLED, status_reason=reason, updated_at=now)
-            .returning(FollowUpPlan.id)
-            # plans loaded in this session are not read afterwards; skip the ORM's bookkeeping
-            .execution_options(synchronize_session=False)
-        )
-    )
-
-
-def _cancel_items(session: Session, item_filter: list, reason: str, now: datetime) -> int:
-    items = session.scalars(
-        select(FollowUp)
-        .where(*item_filter, FollowUp.status == SCHEDULED)
-        .with_for_update(skip_locked=True, **_LOCK)
-    ).all()
-    for item in items:
-        item.status = CANCELLED
-        item.status_reason = reason
-        item.updated_at = now
-    return len(items)
+    return cancel_items(session, [FollowUp.plan_id.in_(plan_ids)], reason, now)
 
 
 def check_pair(

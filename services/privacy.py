@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from services.accounts import shared_profile
 from services.errors import to_iso
+from services.follow_up_states import CANCELLED, PLAN_ACTIVE, SCHEDULED
 from services.models import (
     AccessToken,
     BadgeCode,
@@ -177,6 +178,23 @@ def export_user_data(session: Session, user: User) -> dict[str, Any]:
 def erase_user(session: Session, user: User, now: datetime) -> None:
     """Delete the account: personal data goes, anonymous aggregates stay. Commits."""
     user_id = user.id
+    # Follow-ups first: a delivery worker locks a follow-up before the pair's contacts.
+    session.execute(
+        update(FollowUp)
+        .where(FollowUp.owner_id == user_id, FollowUp.status == SCHEDULED)
+        .values(status=CANCELLED, status_reason="account_deleted", updated_at=now)
+    )
+    session.execute(update(FollowUp).where(FollowUp.owner_id == user_id).values(body=ERASED_BODY))
+    session.execute(
+        update(FollowUp)
+        .where(FollowUp.recipient_id == user_id, FollowUp.status == SCHEDULED)
+        .values(status=CANCELLED, status_reason="recipient_deleted", updated_at=now)
+    )
+    session.execute(
+        update(FollowUpPlan)
+        .where(FollowUpPlan.owner_id == user_id, FollowUpPlan.status == PLAN_ACTIVE)
+        .values(status=CANCELLED, status_reason="account_deleted", updated_at=now)
+    )
     session.execute(delete(AccessToken).where(AccessToken.user_id == user_id))
     session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.user_id == user_id))
     session.execute(delete(ScanReceipt).where(ScanReceipt.scanner_id == user_id))
@@ -187,22 +205,6 @@ def erase_user(session: Session, user: User, now: datetime) -> None:
         .values(note=None, removed_at=now, updated_at=now)
     )
     session.execute(update(Message).where(Message.sender_id == user_id).values(body=ERASED_BODY))
-    session.execute(
-        update(FollowUp)
-        .where(FollowUp.owner_id == user_id, FollowUp.status == "scheduled")
-        .values(status="cancelled", status_reason="account_deleted", updated_at=now)
-    )
-    session.execute(update(FollowUp).where(FollowUp.owner_id == user_id).values(body=ERASED_BODY))
-    session.execute(
-        update(FollowUp)
-        .where(FollowUp.recipient_id == user_id, FollowUp.status == "scheduled")
-        .values(status="cancelled", status_reason="recipient_deleted", updated_at=now)
-    )
-    session.execute(
-        update(FollowUpPlan)
-        .where(FollowUpPlan.owner_id == user_id, FollowUpPlan.status == "active")
-        .values(status="cancelled", status_reason="account_deleted", updated_at=now)
-    )
     session.execute(
         update(BadgeCode)
         .where(

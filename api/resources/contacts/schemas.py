@@ -50,6 +50,14 @@ class ContactSchema(Schema):
             "replies, halved by every 90 days of silence"
         }
     )
+    muted = fields.Function(
+        lambda view: view.contact.muted_at is not None,
+        metadata={"type": "boolean", "description": "You muted messages from this person"},
+    )
+    not_interested = fields.Function(
+        lambda view: view.contact.not_interested_at is not None,
+        metadata={"type": "boolean", "description": "You marked this person not interested"},
+    )
     created_at = Instant(attribute="contact.created_at")
     updated_at = Instant(attribute="contact.updated_at")
 
