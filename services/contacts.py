@@ -41,8 +41,9 @@ def ordered_pair(first: uuid.UUID, second: uuid.UUID) -> tuple[uuid.UUID, uuid.U
     return (first, second) if first < second else (second, first)
 
 
-def owned_contact(session: Session, owner: User, contact_id: uuid.UUID, *,
-                  lock: bool = False) -> Contact:
+def owned_contact(
+    session: Session, owner: User, contact_id: uuid.UUID, *, lock: bool = False
+) -> Contact:
     """The caller's own, not removed, side; anyone else's is a 404 (it is private)."""
     query = select(Contact).where(Contact.id == contact_id)
     if lock:
@@ -55,8 +56,9 @@ def owned_contact(session: Session, owner: User, contact_id: uuid.UUID, *,
 
 def counterpart(session: Session, contact: Contact, *, lock: bool = False) -> Contact | None:
     """The other person's side of the same connection (it may have been removed)."""
-    query = select(Contact).where(Contact.owner_id == contact.other_id,
-                                  Contact.other_id == contact.owner_id)
+    query = select(Contact).where(
+        Contact.owner_id == contact.other_id, Contact.other_id == contact.owner_id
+    )
     if lock:
         query = query.with_for_update()
     return session.scalar(query)
@@ -69,16 +71,26 @@ def connection_of(session: Session, contact: Contact, *, lock: bool = False) -> 
     return session.scalar(query)
 
 
-def _lock_or_create_connection(session: Session, scanner: User, other: User, event: Event,
-                               met_at: datetime, now: datetime) -> tuple[Connection, bool]:
+def _lock_or_create_connection(
+    session: Session, scanner: User, other: User, event: Event, met_at: datetime, now: datetime
+) -> tuple[Connection, bool]:
     user_a, user_b = ordered_pair(scanner.id, other.id)
-    query = (select(Connection).where(Connection.user_a_id == user_a,
-                                      Connection.user_b_id == user_b).with_for_update())
+    query = (
+        select(Connection)
+        .where(Connection.user_a_id == user_a, Connection.user_b_id == user_b)
+        .with_for_update()
+    )
     connection = session.scalar(query)
     if connection is not None:
         return connection, False
-    connection = Connection(user_a_id=user_a, user_b_id=user_b, event_id=event.id,
-                            met_at=met_at, created_by_id=scanner.id, created_at=now)
+    connection = Connection(
+        user_a_id=user_a,
+        user_b_id=user_b,
+        event_id=event.id,
+        met_at=met_at,
+        created_by_id=scanner.id,
+        created_at=now,
+    )
     try:
         with session.begin_nested():
             session.add(connection)
@@ -88,22 +100,44 @@ def _lock_or_create_connection(session: Session, scanner: User, other: User, eve
     return connection, True
 
 
-def _side(session: Session, connection: Connection, owner: User, other: User, event: Event,
-          met_at: datetime, now: datetime) -> tuple[Contact, bool]:
-    contact = session.scalar(select(Contact).where(Contact.owner_id == owner.id,
-                                                   Contact.other_id == other.id))
+def _side(
+    session: Session,
+    connection: Connection,
+    owner: User,
+    other: User,
+    event: Event,
+    met_at: datetime,
+    now: datetime,
+) -> tuple[Contact, bool]:
+    contact = session.scalar(
+        select(Contact).where(Contact.owner_id == owner.id, Contact.other_id == other.id)
+    )
     if contact is not None:
         return contact, False
-    contact = Contact(connection_id=connection.id, owner_id=owner.id, other_id=other.id,
-                      event_id=event.id, met_in_person=True, met_at=met_at, created_at=now,
-                      updated_at=now)
+    contact = Contact(
+        connection_id=connection.id,
+        owner_id=owner.id,
+        other_id=other.id,
+        event_id=event.id,
+        met_in_person=True,
+        met_at=met_at,
+        created_at=now,
+        updated_at=now,
+    )
     session.add(contact)
     session.flush()
     return contact, True
 
 
-def apply_exchange(session: Session, *, scanner: User, event: Event, scan: BadgeScan,
-                   note: str | None, now: datetime) -> ScanResult:
+def apply_exchange(
+    session: Session,
+    *,
+    scanner: User,
+    event: Event,
+    scan: BadgeScan,
+    note: str | None,
+    now: datetime,
+) -> ScanResult:
     """Connect the scanner with the badge's owner, inside the caller's transaction."""
     fingerprint = scan.fingerprint("contact", event.id)
     replayed = replay_receipt(session, scanner, scan.client_scan_id, fingerprint)
@@ -111,8 +145,10 @@ def apply_exchange(session: Session, *, scanner: User, event: Event, scan: Badge
         return replayed
     met_at = scan.scanned_at or now
     if met_at > now + MAX_CLOCK_SKEW:
-        raise InvalidInput("scanned_at is in the future",
-                           errors={"scanned_at": ["Must not be more than 5 minutes ahead."]})
+        raise InvalidInput(
+            "scanned_at is in the future",
+            errors={"scanned_at": ["Must not be more than 5 minutes ahead."]},
+        )
     if events.live_registration(session, event.id, scanner.id) is None:
         raise NotRegisteredAtEvent()
     registration = badges.resolve_badge(session, scan.badge, event.id)
@@ -133,24 +169,35 @@ def apply_exchange(session: Session, *, scanner: User, event: Event, scan: Badge
         _side(session, connection, other, scanner, event, met_at, now)
     if note is not None and created:
         mine.note = note
-    result = ScanResult(created, {"status": "connected" if created else "already_connected",
-                                  "contact_id": str(mine.id)})
+    result = ScanResult(
+        created,
+        {"status": "connected" if created else "already_connected", "contact_id": str(mine.id)},
+    )
     store_receipt(session, scanner, scan.client_scan_id, "contact", fingerprint, result, now)
     return result
 
 
-def exchange_by_scan(session: Session, *, scanner: User, event_id: uuid.UUID, scan: BadgeScan,
-                     note: str | None, now: datetime) -> Exchange:
+def exchange_by_scan(
+    session: Session,
+    *,
+    scanner: User,
+    event_id: uuid.UUID,
+    scan: BadgeScan,
+    note: str | None,
+    now: datetime,
+) -> Exchange:
     """Scan another attendee's badge: one connection, a side for each person; commits."""
     event = events.get_event(session, event_id)
     try:
-        result = apply_exchange(session, scanner=scanner, event=event, scan=scan, note=note,
-                                now=now)
+        result = apply_exchange(
+            session, scanner=scanner, event=event, scan=scan, note=note, now=now
+        )
         session.commit()
     except IntegrityError:
         session.rollback()
-        result = replay_receipt(session, scanner, scan.client_scan_id,
-                                scan.fingerprint("contact", event_id))
+        result = replay_receipt(
+            session, scanner, scan.client_scan_id, scan.fingerprint("contact", event_id)
+        )
         if result is None:
             raise
     contact = session.get(Contact, uuid.UUID(result.body["contact_id"]))
