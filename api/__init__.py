@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 import uuid
 from collections.abc import Mapping
@@ -10,11 +9,13 @@ from typing import Any
 
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask, g, request
+from flask_cors import CORS
 
-from api.config import API_SETTINGS, config_from_environment
+from api.config import API_SETTINGS, check_secret_key, config_from_environment, cors_origins
 from api.db import Database, close_db_session
 from api.errors import register_error_handlers
 from api.extensions import Api, limiter
+from api.logs import configure_default_logging
 from services import accounts
 from services.clock import SystemClock
 from services.db import make_engine
@@ -30,6 +31,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     app.json.sort_keys = False
+    check_secret_key(app.config, debug=app.debug, testing=app.testing)
+    configure_default_logging(app.config.get("LOG_LEVEL", "INFO"))
 
     if app.config.get("PASSWORD_HASH_PROFILE") == "fast":
         accounts.use_fast_password_hashing()
@@ -38,6 +41,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["wellspring.clock"] = app.config.get("CLOCK") or SystemClock()
 
     _register_request_id(app)
+    _enable_cors_if_configured(app)
     app.before_request(reject_nul_characters)
     app.teardown_appcontext(close_db_session)
 
@@ -49,7 +53,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from api.cli import register_commands
 
     register_commands(app)
-    logging.basicConfig(level=logging.INFO)
     return app
 
 
@@ -112,6 +115,26 @@ def reject_nul_characters() -> None:
             "Text must not contain NUL characters",
             errors={"_request": ["Text must not contain NUL (\\u0000)."]},
         )
+
+
+# What a browser app may send and read across origins (bearer auth, no cookies).
+CORS_ALLOWED_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"]
+CORS_EXPOSED_HEADERS = ["X-Request-ID", "Retry-After", "ETag", "Location"]
+
+
+def _enable_cors_if_configured(app: Flask) -> None:
+    """CORS stays off (no Access-Control-* headers at all) unless CORS_ORIGINS names origins."""
+    origins = cors_origins(app.config.get("CORS_ORIGINS"))
+    if not origins:
+        return
+    CORS(
+        app,
+        resources={r"/v1/*": {"origins": origins}},
+        allow_headers=CORS_ALLOWED_HEADERS,
+        expose_headers=CORS_EXPOSED_HEADERS,
+        supports_credentials=False,
+        max_age=600,
+    )
 
 
 def _register_request_id(app: Flask) -> None:
