@@ -9,7 +9,7 @@ PORT ?= 5000
 WELLSPRING_ENV ?= development
 export HOST PORT WELLSPRING_ENV
 
-.PHONY: run serve worker migrate test lint format openapi bench fault clean
+.PHONY: run serve worker migrate test lint format openapi bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,10 +25,11 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 run: migrate
 	$(BIN)/gunicorn --config gunicorn.conf.py 'api:create_app()'
 
-## serve: production-like: WEB_CONCURRENCY (default 2) gunicorn processes on DATABASE_URL
-## (PostgreSQL), a real SECRET_KEY required; see README, "Running in production"
+## serve: production-like: WEB_CONCURRENCY (default 2) gunicorn processes x GUNICORN_THREADS
+## (default 4) on DATABASE_URL (PostgreSQL), a real SECRET_KEY required; see README
 serve: export WELLSPRING_ENV = production
 serve: export WEB_CONCURRENCY ?= 2
+serve: export GUNICORN_THREADS ?= 4
 serve: require-database-url migrate
 	$(BIN)/gunicorn --config gunicorn.conf.py 'api:create_app()'
 
@@ -66,10 +67,6 @@ openapi: $(VENV)/.installed
 ## bench: the check-in load benchmark (SQLite and PostgreSQL; needs wrk: apt-get install wrk)
 bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/checkin_load.py
-
-## fault: kill -9 a gunicorn worker under scan load; every scan must be recorded exactly once
-fault: $(VENV)/.installed
-	$(BIN)/python bench/checkin_fault.py
 
 $(VENV)/.installed-bench: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

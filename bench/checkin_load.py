@@ -50,6 +50,7 @@ from typing import Any
 from harness import (
     REPO,
     RESULTS_DIR,
+    SERVE_THREADS,
     BenchDatabase,
     Seeder,
     Server,
@@ -358,7 +359,6 @@ def machine_description(args) -> list[str]:
                 cpu = line.split(":", 1)[1].strip()
                 break
     wrk_version = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout
-    threads = os.environ.get("GUNICORN_THREADS", "16")
     return [
         f"machine: {platform.system()} {platform.machine()}, {os.cpu_count()} CPUs ({cpu}); "
         f"load average at the start {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
@@ -366,8 +366,8 @@ def machine_description(args) -> list[str]:
         f"flask-smorest {version('flask-smorest')}, sqlalchemy {version('sqlalchemy')}, "
         f"gunicorn {version('gunicorn')}, psycopg {version('psycopg')}; "
         f"{wrk_version.split(' [')[0].strip()}",
-        f"server: gunicorn.conf.py as `make serve` (production), 2 workers x {threads} threads "
-        f"(gthread), JSON access log on; the ceilings under the same settings",
+        f"server: gunicorn.conf.py as `make serve` (production), 2 workers x {SERVE_THREADS} "
+        "threads (gthread), JSON access log on; the ceilings under the same settings",
         f"load: wrk, 1 thread, keep-alive, {args.duration} s per run; a fresh event of "
         f"{args.registrations} registrations per concurrency level",
     ]

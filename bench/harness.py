@@ -40,6 +40,8 @@ from services.models import BadgeCode, Registration, User  # noqa: E402
 RESULTS_DIR = REPO / "bench" / "results"
 DEFAULT_POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PASSWORD = "bench password 123"
+# `make serve`'s defaults: 2 processes of 4 threads (GUNICORN_THREADS may override the threads).
+SERVE_THREADS = os.environ.get("GUNICORN_THREADS", "4")
 # No password hashes to a bare "!": the seeded attendees exist only to be scanned.
 UNUSABLE_PASSWORD_HASH = "!"
 
@@ -276,6 +278,7 @@ def gunicorn(
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "WEB_CONCURRENCY": str(workers),
+        "GUNICORN_THREADS": SERVE_THREADS,
         "WELLSPRING_ENV": "production",
         "SECRET_KEY": secrets.token_urlsafe(48),
         "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "bench")]),

@@ -7,12 +7,7 @@ import hashlib
 import io
 import json
 import logging
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
+import tempfile
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +19,7 @@ from api import create_app
 from api.config import DEFAULT_SECRET_KEY, InsecureConfiguration
 from api.db import db_session
 from api.logs import JsonFormatter
+from tests.live import free_port, gunicorn_server, start_gunicorn
 from tests.support import assert_problem, event_with_staff, new_user, register
 
 REPO = Path(__file__).resolve().parent.parent
@@ -251,55 +247,14 @@ def test_tokens_and_badge_codes_reach_the_database_only_as_sha256_digests(anon, 
 # --- gunicorn, as `make serve` starts it ------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _gunicorn(database_url: str, port: int, **env) -> subprocess.Popen:
-    environment = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "WEB_CONCURRENCY": "1",
-        "GUNICORN_THREADS": "2",
-        "WELLSPRING_ENV": "production",
-        **env,
-    }
-    if "SECRET_KEY" not in env:
-        environment.pop("SECRET_KEY", None)
-    return subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "api:create_app()"],
-        cwd=REPO,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
 def test_gunicorn_writes_json_access_lines_with_the_request_id(database_url):
-    port = _free_port()
-    server = _gunicorn(database_url, port, SECRET_KEY=STRONG_SECRET)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                request = urllib.request.Request(
-                    f"http://127.0.0.1:{port}/v1/health", headers={"X-Request-ID": "gunicorn-1"}
-                )
-                with urllib.request.urlopen(request, timeout=5) as response:
-                    assert response.status == 200
-                break
-            except OSError:
-                assert server.poll() is None, server.stdout.read()
-                assert time.monotonic() < deadline, "gunicorn did not come up"
-                time.sleep(0.2)
-    finally:
-        server.send_signal(signal.SIGTERM)
-        output, _ = server.communicate(timeout=30)
+    with gunicorn_server(database_url, SECRET_KEY=STRONG_SECRET) as server:
+        request = urllib.request.Request(
+            f"{server.base_url}/v1/health", headers={"X-Request-ID": "gunicorn-1"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+        output = server.stop()
     lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     assert len(lines) == len([line for line in output.splitlines() if line.strip()]), output
     access = [line for line in lines if line["logger"] == "gunicorn.access"]
@@ -308,7 +263,8 @@ def test_gunicorn_writes_json_access_lines_with_the_request_id(database_url):
 
 
 def test_gunicorn_refuses_to_start_in_production_without_a_secret_key(database_url):
-    server = _gunicorn(database_url, _free_port())
-    output, _ = server.communicate(timeout=60)
-    assert server.returncode != 0
-    assert "Refusing to start: SECRET_KEY" in output
+    with tempfile.TemporaryFile("w+") as output:
+        server = start_gunicorn(database_url, free_port(), output)
+        assert server.wait(timeout=60) != 0
+        output.seek(0)
+        assert "Refusing to start: SECRET_KEY" in output.read()
