@@ -66,7 +66,7 @@ openapi: $(VENV)/.installed
 
 ## bench: the check-in load benchmark (SQLite and PostgreSQL; needs wrk: apt-get install wrk)
 bench: $(VENV)/.installed-bench
-	$(BIN)/python bench/checkin_load.py
+	$(BIN)/python bench/checkin_load.py $(BENCH_ARGS)
 
 $(VENV)/.installed-bench: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

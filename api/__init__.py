@@ -10,6 +10,7 @@ from typing import Any
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask, g, request
 from flask_cors import CORS
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from api.config import API_SETTINGS, check_secret_key, config_from_environment, cors_origins
 from api.db import Database, close_db_session
@@ -42,6 +43,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     _register_request_id(app)
     _enable_cors_if_configured(app)
+    _trust_configured_proxies(app)
     app.before_request(reject_nul_characters)
     app.teardown_appcontext(close_db_session)
 
@@ -135,6 +137,14 @@ def _enable_cors_if_configured(app: Flask) -> None:
         supports_credentials=False,
         max_age=600,
     )
+
+
+def _trust_configured_proxies(app: Flask) -> None:
+    """Behind PROXY_COUNT proxies, the client's address is the one they put in X-Forwarded-For
+    (per-address rate limits need it); with no proxy configured the header is ignored."""
+    count = int(app.config.get("PROXY_COUNT") or 0)
+    if count > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)
 
 
 def _register_request_id(app: Flask) -> None:

@@ -34,6 +34,7 @@ def config_from_environment() -> dict[str, Any]:
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "CORS_ORIGINS": os.environ.get("CORS_ORIGINS", ""),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+        "PROXY_COUNT": int(os.environ.get("PROXY_COUNT", "0")),
     }
 
 

@@ -184,8 +184,11 @@ def measure(database: BenchDatabase, args, workdir: Path) -> tuple[list[Run], di
             runs.append(first)
             print_run(first)
 
-            # Responses in flight when wrk stopped may not have been processed: leave them out.
-            scanned = event.badges[: WARM_UP_SCANS + min(first.requests - 2 * concurrency, 5000)]
+            # wrk calls request() once to check the script before it starts sending, so the
+            # first fresh badge was never scanned; responses in flight when wrk stopped may not
+            # have been processed either: leave both out.
+            sent = event.badges[WARM_UP_SCANS + 1 : WARM_UP_SCANS + first.requests - concurrency]
+            scanned = event.badges[:WARM_UP_SCANS] + sent[:5000]
             again = write_lines(workdir / "scanned.txt", scanned)
             raw = wrk(url, again, token, concurrency, args.duration)
             runs.append(to_run(kind, "duplicate scans", concurrency, raw))
@@ -311,9 +314,24 @@ def profile_scans(seeder: Seeder, server: Server, args, workdir: Path) -> Path:
     return raw_path
 
 
-def summarize_profile(raw_path: Path, top: int = 22) -> str:
-    inclusive: Counter[str] = Counter()
-    leaf: Counter[str] = Counter()
+# Where a sampled frame on top of the stack belongs, by the file it is in (first match wins).
+LAYERS = (
+    ("psycopg (driver)", ("psycopg",)),
+    ("SQLAlchemy", ("sqlalchemy/",)),
+    ("gunicorn (HTTP, workers)", ("gunicorn/", "selectors.py", "concurrent/futures")),
+    ("logging (JSON lines)", ("logging/", "pythonjsonlogger/", "json/")),
+    ("Flask, werkzeug", ("flask/", "werkzeug/")),
+    ("flask-smorest, webargs, marshmallow", ("flask_smorest/", "webargs/", "marshmallow/")),
+    ("flask-limiter", ("flask_limiter/", "limits/")),
+    ("the app (api/, services/)", ("api/", "services/")),
+)
+
+
+def summarize_profile(raw_path: Path) -> str:
+    """The GIL-holding samples of one worker: by layer (the frame on top), and the inclusive
+    share of the app's own functions (their whole call, database work included)."""
+    by_layer: Counter[str] = Counter()
+    by_app_function: Counter[str] = Counter()
     total = 0
     for line in raw_path.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
@@ -322,16 +340,19 @@ def summarize_profile(raw_path: Path, top: int = 22) -> str:
         samples = int(count)
         total += samples
         frames = [_short_frame(frame) for frame in stack.split(";")]
-        for frame in set(frames):
-            inclusive[frame] += samples
-        leaf[frames[-1]] += samples
-    lines = [f"  py-spy, {total} samples of one worker's busy threads ({raw_path.name})"]
-    lines.append("  inclusive (frame on the stack):")
-    for frame, samples in inclusive.most_common(top):
-        lines.append(f"    {samples / total:6.1%}  {frame}")
-    lines.append("  self (frame on top):")
-    for frame, samples in leaf.most_common(12):
-        lines.append(f"    {samples / total:6.1%}  {frame}")
+        top = frames[-1]
+        by_layer[
+            next((name for name, marks in LAYERS if any(m in top for m in marks)), "other")
+        ] += samples
+        for frame in {f for f in frames if "(api/" in f or "(services/" in f}:
+            by_app_function[frame] += samples
+    lines = [
+        f"  py-spy --gil, {total} samples of one worker during first-time scans ({raw_path.name})",
+        "  CPU by layer (frame on top):",
+    ]
+    lines += [f"    {n / total:6.1%}  {name}" for name, n in by_layer.most_common()]
+    lines.append("  the app's functions, inclusive (everything they call):")
+    lines += [f"    {n / total:6.1%}  {name}" for name, n in by_app_function.most_common(14)]
     return "\n".join(lines)
 
 

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from flask import request
 from sqlalchemy import event, text
 
 from api import create_app
@@ -209,6 +210,29 @@ def test_cors_allows_only_the_configured_origins(engine):
     assert preflight.headers["Access-Control-Allow-Origin"] == ORIGIN
     allowed_headers = preflight.headers["Access-Control-Allow-Headers"].lower()
     assert "authorization" in allowed_headers and "content-type" in allowed_headers
+
+
+# --- proxies ----------------------------------------------------------------------------------
+
+
+def _remote_address_app(engine, **config):
+    app = _app(engine, TESTING=True, SECRET_KEY="test-secret", **config)
+    app.add_url_rule("/v1/_test/whoami", view_func=lambda: {"address": request.remote_addr})
+    return app.test_client()
+
+
+def test_forwarded_for_is_ignored_without_a_configured_proxy(engine):
+    client = _remote_address_app(engine)
+    answer = client.get("/v1/_test/whoami", headers={"X-Forwarded-For": "203.0.113.9"})
+    assert answer.get_json()["address"] == "127.0.0.1"
+
+
+def test_behind_one_proxy_the_client_address_comes_from_forwarded_for(engine):
+    client = _remote_address_app(engine, PROXY_COUNT=1)
+    answer = client.get(
+        "/v1/_test/whoami", headers={"X-Forwarded-For": "198.51.100.7, 203.0.113.9"}
+    )
+    assert answer.get_json()["address"] == "203.0.113.9"  # the entry our proxy added
 
 
 # --- secrets are looked up by digest ----------------------------------------------------------
