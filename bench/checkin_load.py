@@ -21,8 +21,9 @@ which would flatter the ratios. Its Lua script (bench/wrk_post.lua) gives each r
 badge of a file and counts answers by status, so a first-time run that ran out of fresh badges
 or got anything but 201 is reported as such.
 
-`--profile` adds a first-time-scan run with py-spy sampling one gunicorn worker, and prints where
-its time went (bench/results/ keeps the raw stacks).
+`--profile` adds a first-time-scan run (not one of the measured ones) while py-spy samples the
+GIL-holding thread of one gunicorn worker, and prints where its CPU went, by layer and by the
+app's functions (bench/results/ keeps the raw stacks).
 """
 
 from __future__ import annotations
