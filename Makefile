@@ -4,9 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
-export HOST PORT
+# A laptop unless said otherwise: the development SECRET_KEY is accepted. `make serve` (and
+# gunicorn started any other way) is production and refuses it (api/config.py).
+WELLSPRING_ENV ?= development
+export HOST PORT WELLSPRING_ENV
 
-.PHONY: run serve migrate seed-demo test lint format openapi clean
+.PHONY: run serve worker migrate seed-demo test lint format openapi bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +24,23 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 ## run: install, migrate DATABASE_URL (default SQLite under instance/), serve on HOST:PORT
 run: migrate
 	$(BIN)/gunicorn --config gunicorn.conf.py 'api:create_app()'
+
+## serve: production-like: WEB_CONCURRENCY (default 2) gunicorn processes x GUNICORN_THREADS
+## (default 4) on DATABASE_URL (PostgreSQL), a real SECRET_KEY required; see README
+serve: export WELLSPRING_ENV = production
+serve: export WEB_CONCURRENCY ?= 2
+serve: export GUNICORN_THREADS ?= 4
+serve: require-database-url migrate
+	$(BIN)/gunicorn --config gunicorn.conf.py 'api:create_app()'
+
+## worker: the follow-up delivery worker to run beside `make serve` (one or more)
+worker: export WELLSPRING_ENV = production
+worker: require-database-url $(VENV)/.installed
+	$(BIN)/flask --app api deliver-follow-ups --loop --interval 30
+
+.PHONY: require-database-url
+require-database-url:
+	@test -n "$$DATABASE_URL" || { echo "DATABASE_URL is not set (e.g. postgresql+psycopg://user@host/wellspring)" >&2; exit 2; }
 
 ## migrate: apply Alembic migrations to DATABASE_URL
 migrate: $(VENV)/.installed
@@ -47,6 +67,14 @@ format: $(VENV)/.installed-dev
 ## openapi: regenerate the committed spec from the code
 openapi: $(VENV)/.installed
 	$(BIN)/flask --app api export-openapi openapi/openapi.json
+
+## bench: the check-in load benchmark (SQLite and PostgreSQL; needs wrk: apt-get install wrk)
+bench: $(VENV)/.installed-bench
+	$(BIN)/python bench/checkin_load.py $(BENCH_ARGS)
+
+$(VENV)/.installed-bench: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	touch $@
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 import uuid
 from collections.abc import Mapping
@@ -10,11 +9,14 @@ from typing import Any
 
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask, g, request
+from flask_cors import CORS
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from api.config import API_SETTINGS, config_from_environment
+from api.config import API_SETTINGS, check_secret_key, config_from_environment, cors_origins
 from api.db import Database, close_db_session
 from api.errors import register_error_handlers
 from api.extensions import Api, limiter
+from api.logs import configure_default_logging
 from api.policy import EXTENSION as THROTTLE_POLICY
 from api.policy import build_throttle_policy
 from services import accounts
@@ -32,6 +34,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     app.json.sort_keys = False
+    check_secret_key(app.config, debug=app.debug, testing=app.testing)
+    configure_default_logging(app.config.get("LOG_LEVEL", "INFO"))
 
     if app.config.get("PASSWORD_HASH_PROFILE") == "fast":
         accounts.use_fast_password_hashing()
@@ -41,6 +45,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions[THROTTLE_POLICY] = build_throttle_policy(app.config)
 
     _register_request_id(app)
+    _enable_cors_if_configured(app)
+    _trust_configured_proxies(app)
     app.before_request(reject_nul_characters)
     app.teardown_appcontext(close_db_session)
 
@@ -52,7 +58,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from api.cli import register_commands
 
     register_commands(app)
-    logging.basicConfig(level=logging.INFO)
     return app
 
 
@@ -130,6 +135,34 @@ def reject_nul_characters() -> None:
             "Text must not contain NUL characters",
             errors={"_request": ["Text must not contain NUL (\\u0000)."]},
         )
+
+
+# What a browser app may send and read across origins (bearer auth, no cookies).
+CORS_ALLOWED_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"]
+CORS_EXPOSED_HEADERS = ["X-Request-ID", "Retry-After", "ETag", "Location"]
+
+
+def _enable_cors_if_configured(app: Flask) -> None:
+    """CORS stays off (no Access-Control-* headers at all) unless CORS_ORIGINS names origins."""
+    origins = cors_origins(app.config.get("CORS_ORIGINS"))
+    if not origins:
+        return
+    CORS(
+        app,
+        resources={r"/v1/*": {"origins": origins}},
+        allow_headers=CORS_ALLOWED_HEADERS,
+        expose_headers=CORS_EXPOSED_HEADERS,
+        supports_credentials=False,
+        max_age=600,
+    )
+
+
+def _trust_configured_proxies(app: Flask) -> None:
+    """Behind PROXY_COUNT proxies, the client's address is the one they put in X-Forwarded-For
+    (per-address rate limits need it); with no proxy configured the header is ignored."""
+    count = int(app.config.get("PROXY_COUNT") or 0)
+    if count > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)
 
 
 def _register_request_id(app: Flask) -> None:

@@ -8,6 +8,13 @@ from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SECRET_KEY = "dev-only-not-secret"
+MIN_SECRET_KEY_LENGTH = 32
+DEVELOPMENT = "development"
+PRODUCTION = "production"
+
+
+class InsecureConfiguration(RuntimeError):
+    """Raised at startup: the app refuses to serve with settings only fit for a laptop."""
 
 
 def config_from_environment() -> dict[str, Any]:
@@ -17,13 +24,40 @@ def config_from_environment() -> dict[str, Any]:
         "DATABASE_URL": os.environ.get(
             "DATABASE_URL", f"sqlite:///{PROJECT_ROOT / 'instance' / 'wellspring.db'}"
         ),
+        # `make run` says development; anything else (gunicorn started by hand, a container)
+        # is production until told otherwise, so a forgotten SECRET_KEY stops the start.
+        "WELLSPRING_ENV": os.environ.get("WELLSPRING_ENV", PRODUCTION),
         "SECRET_KEY": os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY),
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", f"http://{host}:{port}"),
         "HOST": host,
         "PORT": port,
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "CORS_ORIGINS": os.environ.get("CORS_ORIGINS", ""),
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+        "PROXY_COUNT": int(os.environ.get("PROXY_COUNT", "0")),
     }
+
+
+def check_secret_key(config: dict[str, Any], *, debug: bool, testing: bool) -> None:
+    """Refuse the development SECRET_KEY (or a short one) outside development, debug and tests."""
+    if debug or testing or config.get("WELLSPRING_ENV") == DEVELOPMENT:
+        return
+    secret = config.get("SECRET_KEY") or ""
+    if secret == DEFAULT_SECRET_KEY or len(secret) < MIN_SECRET_KEY_LENGTH:
+        raise InsecureConfiguration(
+            "Refusing to start: SECRET_KEY is unset, the development default, or shorter than "
+            f"{MIN_SECRET_KEY_LENGTH} characters. Set SECRET_KEY to a random value, e.g. "
+            "`python3 -c 'import secrets; print(secrets.token_urlsafe(48))'`, or set "
+            "WELLSPRING_ENV=development on a laptop (`make run` does)."
+        )
+
+
+def cors_origins(value: str | list[str] | tuple[str, ...] | None) -> list[str]:
+    """CORS_ORIGINS as a list: a comma-separated string from the environment, or a list."""
+    if not value:
+        return []
+    items = value.split(",") if isinstance(value, str) else list(value)
+    return [item.strip() for item in items if item.strip()]
 
 
 API_SETTINGS: dict[str, Any] = {

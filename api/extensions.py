@@ -47,6 +47,17 @@ class Blueprint(flask_smorest.Blueprint):
 
         return decorator
 
+    def arguments(self, schema, *, location: str = "json", **kwargs):
+        """flask-smorest's, plus a documented 400: a JSON body that is not JSON at all."""
+        parse = super().arguments(schema, location=location, **kwargs)
+        if location != "json":
+            return parse
+
+        def decorator(func):
+            return self.problems(400)(parse(func))
+
+        return decorator
+
     def authenticated(self, func):
         """Require a valid bearer token; the user is then `api.auth.current_user()`."""
         from api.auth import load_user_from_token

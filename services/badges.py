@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import qrcode
 import qrcode.image.svg
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, contains_eager
 
 from services.errors import (
@@ -68,24 +68,36 @@ def record_badge_code(
     )
 
 
+# Built once (composing a select costs about as much as running it): the badge, its
+# registration and the registration's user, by the code's digest.
+_BADGE = (
+    select(BadgeCode, Registration)
+    .join(Registration, Registration.id == BadgeCode.registration_id)
+    .join(User, User.id == Registration.user_id)
+    .options(contains_eager(Registration.user))
+    .where(BadgeCode.code_hash == bindparam("code_hash"))
+)
+# A locked read must see the row as it is now, not as this session last saw it.
+_BADGE_FOR_UPDATE = _BADGE.with_for_update(of=Registration).execution_options(
+    populate_existing=True
+)
+
+
 def resolve_badge(
     session: Session, scanned: str, event_id: uuid.UUID, *, lock: bool = False
 ) -> Registration:
-    """The live registration a scanned badge belongs to (with its user), or the reason it
-    does not scan. With `lock`, the registration row is locked in the same query."""
+    """The live registration a scanned badge belongs to (its user loaded), or the reason it
+    does not scan. `lock` takes the registration's row lock in the same query (PostgreSQL
+    re-reads a row it waited for, so the checks below see the latest registration).
+
+    The code is looked up by its SHA-256 digest through a unique index: the database compares
+    digests, never the code, so lookup time says nothing about how much of a guess was right.
+    """
     code = parse_scanned_badge(scanned)
     if code is None:
         raise UnknownBadge()
-    query = (
-        select(BadgeCode, Registration)
-        .join(Registration, Registration.id == BadgeCode.registration_id)
-        .join(Registration.user)
-        .options(contains_eager(Registration.user))
-        .where(BadgeCode.code_hash == code_hash(code))
-    )
-    if lock:
-        query = query.with_for_update(of=Registration).execution_options(populate_existing=True)
-    row = session.execute(query).first()
+    query = _BADGE_FOR_UPDATE if lock else _BADGE
+    row = session.execute(query, {"code_hash": code_hash(code)}).first()
     if row is None:
         raise UnknownBadge()
     badge, registration = row

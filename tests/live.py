@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
 
 from werkzeug.serving import make_server
 
@@ -87,3 +96,93 @@ def run_at_once(count: int, work: Callable[[int], Any]) -> list[Any]:
     if errors:
         raise errors[0]
     return results
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(database_url: str, port: int, output: IO[str], **env: str) -> subprocess.Popen:
+    """gunicorn with the project's gunicorn.conf.py, as `make serve` starts it (production).
+    SECRET_KEY is passed only when given. Its JSON log lines go to `output` (a file: a pipe
+    nobody reads while the test runs would fill up and block the workers' logging)."""
+    environment = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "WEB_CONCURRENCY": "1",
+        "GUNICORN_THREADS": "2",
+        "WELLSPRING_ENV": "production",
+        **env,
+    }
+    if "SECRET_KEY" not in env:
+        environment.pop("SECRET_KEY", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "api:create_app()"],
+        cwd=REPO,
+        env=environment,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+@dataclass
+class Gunicorn:
+    process: subprocess.Popen
+    base_url: str
+    output: IO[str]
+
+    def logged(self) -> str:
+        self.output.flush()
+        self.output.seek(0)
+        return self.output.read()
+
+    def worker_pids(self) -> list[int]:
+        pid = self.process.pid
+        children = Path(f"/proc/{pid}/task/{pid}/children")
+        return [int(p) for p in children.read_text().split()] if children.exists() else []
+
+    def wait_until_serving(self, workers: int = 1, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            assert self.process.poll() is None, self.logged()
+            try:
+                status, _ = http_json("GET", self.base_url + "/v1/health")
+                if status == 200 and len(self.worker_pids()) >= workers:
+                    return
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "gunicorn did not come up"
+            time.sleep(0.1)
+
+    def stop(self) -> str:
+        """SIGTERM, wait, and return what it wrote."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        return self.logged()
+
+
+@contextmanager
+def gunicorn_server(database_url: str, workers: int = 1, **env: str) -> Iterator[Gunicorn]:
+    """A running gunicorn (its workers up and answering); stopped on exit."""
+    port = free_port()
+    with tempfile.TemporaryFile("w+") as output:
+        process = start_gunicorn(database_url, port, output, WEB_CONCURRENCY=str(workers), **env)
+        server = Gunicorn(process, f"http://127.0.0.1:{port}", output)
+        try:
+            server.wait_until_serving(workers)
+            yield server
+        finally:
+            server.stop()

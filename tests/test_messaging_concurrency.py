@@ -378,7 +378,7 @@ def test_the_worker_loop_command_delivers_and_stops_on_sigterm(tmp_dir):
     worker = subprocess.Popen(
         [*command, "--interval", "0.2"],
         cwd=Path(__file__).resolve().parent.parent,
-        env={**os.environ, "DATABASE_URL": url},
+        env={**os.environ, "DATABASE_URL": url, "WELLSPRING_ENV": "development"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
