@@ -259,7 +259,7 @@ def time_message_sends(seeder: Seeder, server: Server) -> dict[str, Any]:
                 note=None,
                 now=datetime.now(UTC),
             )
-            contact_ids.append(str(exchange.contact.id))
+            contact_ids.append(str(exchange.contact.contact.id))
         session.close()
     durations, statuses = [], Counter()
     for contact_id in contact_ids:
