@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import g, request
 
-from api.db import db_session
+from api.db import SAFE_METHODS, database, db_session
 from services import accounts
 from services.errors import InvalidToken
 from services.models import AccessToken, User
@@ -15,7 +15,21 @@ def load_user_from_token() -> User:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise InvalidToken()
-    user, access = accounts.user_for_token(db_session(), token.strip())
+    if request.method in SAFE_METHODS:
+        user, access = accounts.user_for_token(db_session(), token.strip())
+    else:
+        # Look the token up in a short read transaction of its own: on SQLite the request's
+        # session would take the database's single write lock at its first statement and hold
+        # it through the lookup and the body's validation; now it takes it only for the work.
+        reader = database().read_session_factory()
+        try:
+            user, access = accounts.user_for_token(reader, token.strip())
+            reader.expunge_all()
+        finally:
+            reader.close()
+        session = db_session()
+        session.add(access)
+        session.add(user)
     g.current_user = user
     g.current_access_token = access
     return user
