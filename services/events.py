@@ -38,11 +38,6 @@ REGISTERED = "registered"
 CANCELLED = "cancelled"
 
 
-class EventEnded(Conflict):
-    reason = "event_ended"
-    title = "The event is over; registration is closed"
-
-
 class EventFull(Conflict):
     reason = "event_full"
     title = "The event has reached its capacity"
@@ -312,8 +307,6 @@ def register_attendee(
     live = live_registration(session, event_id, user.id)
     if live is not None:
         return Registered(live, created=False)
-    if now >= event.ends_at:
-        raise EventEnded()
     if event.capacity is not None:
         # Lock the event row so two last-seat registrations cannot both pass the count.
         session.execute(select(Event.id).where(Event.id == event.id).with_for_update())
