@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from services import badges, events
+from services.db import TRANSIENT_CONFLICT_RETRIES, is_transient_conflict
 from services.errors import (
     InvalidInput,
     NotCheckedIn,
@@ -63,6 +64,12 @@ _ATTENDANCE = select(Attendance).where(
 )
 _INSERT_CHECK_IN = insert(CheckIn)
 _INSERT_ATTENDANCE = insert(Attendance)
+# The stats' door flag on the (already locked) registration; Core, so no ORM bookkeeping.
+_SET_CHECKED_IN_AT_DOOR = (
+    update(Registration.__table__)
+    .where(Registration.__table__.c.id == bindparam("registration_id"))
+    .values(checked_in_at_door=bindparam("checked_in"))
+)
 
 
 @dataclass(frozen=True)
@@ -120,18 +127,27 @@ def commit_or_replay(
     apply: Callable[[], ScanResult],
 ) -> ScanResult:
     """Apply a scan and commit. Only the receipt insert can collide: when the same
-    client_scan_id committed meanwhile, answer what that scan answered."""
-    try:
-        result = apply()
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        result = replay_receipt(
-            session, scanner, scan.client_scan_id, scan.fingerprint(kind, event_id)
-        )
-        if result is None:
-            raise
-    return result
+    client_scan_id committed meanwhile, answer what that scan answered. A deadlock (a
+    connection's counters lock two registrations, which an offline batch may hold in
+    another order) undoes everything, so the scan simply runs again."""
+    for attempt in range(TRANSIENT_CONFLICT_RETRIES):
+        try:
+            result = apply()
+            session.commit()
+            return result
+        except IntegrityError:
+            session.rollback()
+            result = replay_receipt(
+                session, scanner, scan.client_scan_id, scan.fingerprint(kind, event_id)
+            )
+            if result is None:
+                raise
+            return result
+        except OperationalError as error:
+            session.rollback()
+            if not is_transient_conflict(error) or attempt == TRANSIENT_CONFLICT_RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def replay_receipt(
@@ -306,6 +322,8 @@ def _enter(
                 }
             ],
         )
+        if place == DOOR:
+            _mark_checked_in_at_door(session, registration.id, True)
         return _answer("checked_in", True, registration, CheckIn(**values), scanned_at)
 
     if scanned_at < attendance.first_checked_in_at:
@@ -439,6 +457,8 @@ def _recompute_attendance(
             leftover.updated_at = now
         if attendance is not None:
             session.delete(attendance)
+            if place == DOOR:
+                _mark_checked_in_at_door(session, registration_id, False)
         return
     if attendance is None:
         return
@@ -471,4 +491,12 @@ def scan_log(
         query = query.where(after_time_id(CheckIn.updated_at, CheckIn.id, cursor))
     return page_from_rows(
         list(session.scalars(query)), limit, lambda row: time_id_cursor(row.updated_at, row.id)
+    )
+
+
+def _mark_checked_in_at_door(
+    session: Session, registration_id: uuid.UUID, checked_in: bool
+) -> None:
+    session.execute(
+        _SET_CHECKED_IN_AT_DOOR, {"registration_id": registration_id, "checked_in": checked_in}
     )

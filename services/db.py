@@ -22,6 +22,7 @@ from typing import IO
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -126,6 +127,15 @@ def _configure_sqlite(engine: Engine) -> None:
 
         event.listen(engine, "checkin", _release)
         event.listen(engine, "invalidate", _release)
+
+
+# deadlock_detected, serialization_failure: the transaction was undone and may simply run again.
+_TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
+TRANSIENT_CONFLICT_RETRIES = 3
+
+
+def is_transient_conflict(error: OperationalError) -> bool:
+    return getattr(error.orig, "sqlstate", None) in _TRANSIENT_SQLSTATES
 
 
 def is_postgresql(bind) -> bool:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
 from services import accounts, badges, events
@@ -207,6 +207,12 @@ def _bulk_insert(session: Session, model, rows: list[dict[str, Any]]) -> None:
         session.execute(insert(model), rows[offset : offset + INSERT_BATCH])
 
 
+def _bulk_update(session: Session, model, rows: list[dict[str, Any]]) -> None:
+    """UPDATE by primary key (each row names its `id`)."""
+    for offset in range(0, len(rows), INSERT_BATCH):
+        session.execute(update(model), rows[offset : offset + INSERT_BATCH])
+
+
 def _person_name(rng: random.Random) -> str:
     return f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
 
@@ -369,6 +375,11 @@ class _Builder:
             row["scanned_by_id"] = staff_id
         _bulk_insert(self.session, CheckIn, check_ins)
         _bulk_insert(self.session, Attendance, attendances)
+        _bulk_update(
+            self.session,
+            Registration,
+            [{"id": row["registration_id"], "checked_in_at_door": True} for row in attendances],
+        )
         self.counts["door_check_ins"] = len(attendances)
         self.counts["exits"] = exits
 
@@ -515,6 +526,7 @@ class _Builder:
     def _write_connections(self, met: dict[tuple[uuid.UUID, uuid.UUID], datetime]) -> None:
         rng, size = self.rng, self.size
         connections, contacts, messages = [], [], []
+        exchanges: dict[uuid.UUID, int] = {}
         follow_up_candidates: list[dict[str, Any]] = []
         for (user_a, user_b), met_at in met.items():
             connection_id = uuid.uuid4()
@@ -528,6 +540,7 @@ class _Builder:
                     "met_at": met_at,
                     "created_by_id": scanner,
                     "created_at": met_at,
+                    "first_message_at": None,
                 }
             )
             sides = {
@@ -554,12 +567,25 @@ class _Builder:
                 for owner, other in ((user_a, user_b), (user_b, user_a))
             }
             if rng.random() < size.followed_up_share:
-                messages.extend(self._conversation(connection_id, scanner, met_at, sides))
+                conversation = self._conversation(connection_id, scanner, met_at, sides)
+                connections[-1]["first_message_at"] = min(row["sent_at"] for row in conversation)
+                messages.extend(conversation)
+            for person in (user_a, user_b):
+                exchanges[person] = exchanges.get(person, 0) + 1
             contacts.extend(sides.values())
             follow_up_candidates.append(sides[scanner])
         _bulk_insert(self.session, Connection, connections)
         _bulk_insert(self.session, Contact, contacts)
         _bulk_insert(self.session, Message, messages)
+        _bulk_update(
+            self.session,
+            Registration,
+            [
+                {"id": row["id"], "exchange_count": exchanges[row["user_id"]]}
+                for row in self.registrations
+                if row["user_id"] in exchanges
+            ],
+        )
         self.counts["exchanges"] = len(connections)
         self.counts["messages"] = len(messages)
         self._follow_ups(follow_up_candidates)

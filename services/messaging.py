@@ -293,6 +293,8 @@ def write_message(session: Session, pair: Pair, kind: str, body: str, now: datet
         sent_at=now,
     )
     session.add(message)
+    if pair.connection.first_message_at is None:  # the stats' follow-up share reads it
+        pair.connection.first_message_at = now
     _count_the_message(pair, kind, now)
     # A message from the contact ends the automated follow-ups they planned toward the sender.
     cancel_plans_toward(session, pair.theirs, CONTACT_REPLIED, now)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Float, Integer, String, literal
+from sqlalchemy import Float, Integer, String, literal
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -34,25 +34,25 @@ def _days_between_sqlite(element, compiler, **kw):
     )
 
 
-class epoch_seconds(FunctionElement):
-    """Whole seconds since 1970-01-01T00:00Z (floored) of a UTC timestamp expression."""
+class minute_start(FunctionElement):
+    """A UTC timestamp expression truncated to its minute (cheap enough to group 50,000 by)."""
 
-    type = BigInteger()
+    type = UTCDateTime()
     inherit_cache = True
-    name = "epoch_seconds"
+    name = "minute_start"
 
 
-@compiles(epoch_seconds, "postgresql")
-def _epoch_seconds_postgresql(element, compiler, **kw):
+@compiles(minute_start, "postgresql")
+def _minute_start_postgresql(element, compiler, **kw):
     (value,) = list(element.clauses)
-    return f"CAST(floor(EXTRACT(EPOCH FROM {compiler.process(value, **kw)})) AS BIGINT)"
+    return f"date_trunc('minute', {compiler.process(value, **kw)})"
 
 
-@compiles(epoch_seconds, "sqlite")
-def _epoch_seconds_sqlite(element, compiler, **kw):
-    # Stored as 'YYYY-MM-DD HH:MM:SS.ffffff' UTC text; '%s' drops the fraction (a floor).
+@compiles(minute_start, "sqlite")
+def _minute_start_sqlite(element, compiler, **kw):
+    # The stored text up to the minute, with zero seconds: a string slice, no date parsing.
     (value,) = list(element.clauses)
-    return f"CAST(strftime('%s', {compiler.process(value, **kw)}) AS INTEGER)"
+    return f"(substr({compiler.process(value, **kw)}, 1, 16) || ':00')"
 
 
 class plus_seconds(FunctionElement):

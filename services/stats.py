@@ -14,11 +14,16 @@ definitions"):
 - `sessions`: distinct attendees with an entry scan per session, capacity, fill rate (may
   exceed 1 for an overfull room).
 - `networking`: exchanges are connections whose `event_id` is this event (one per pair);
-  networkers are door-checked-in attendees in at least one of them; the median counts all of a
-  networker's exchanges here; a follow-up is a message either way on that connection within 7
-  days of `met_at` (inclusive). With fewer than MIN_GROUP_SIZE networkers every networking
-  figure, the exchange count included, is null and `suppressed` is true, so no one can be
-  singled out.
+  networkers are door-checked-in registrations with at least one of them (exchanges count on
+  the registration each person had when they were made); the median counts all of a
+  networker's exchanges here; an exchange is followed up when the first message on it, either
+  way, was sent at most 7 days after `met_at` (inclusive). With fewer than MIN_GROUP_SIZE
+  networkers every networking figure, the exchange count included, is null and `suppressed`
+  is true, so no one can be singled out.
+
+The networking figures and the door flag come from counters kept on the rows by the services
+that change them (registrations.exchange_count and checked_in_at_door, connections.
+first_message_at; migration 0006), so no stats query reads a connection per person.
 """
 
 from __future__ import annotations
@@ -33,17 +38,13 @@ from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
     and_,
     case,
-    cast,
-    exists,
     func,
     literal,
-    or_,
     select,
-    union_all,
+    true,
 )
 from sqlalchemy.orm import Session
 
@@ -58,11 +59,10 @@ from services.models import (
     Connection,
     Event,
     EventSession,
-    Message,
     Registration,
     User,
 )
-from services.sqlfunctions import epoch_seconds, plus_seconds, shifted_timestamp_text, uuid_text
+from services.sqlfunctions import minute_start, plus_seconds, shifted_timestamp_text, uuid_text
 
 DEFAULT_BUCKET_MINUTES = 15
 MIN_BUCKET_MINUTES = 5
@@ -118,14 +118,14 @@ class Networking:
 
 @dataclass(frozen=True)
 class AttendanceTotals:
-    """Door attendance totals, with the range of first arrivals for bucketing."""
+    """Registration and door attendance totals, first arrivals by minute for bucketing."""
 
     registered: int
     walk_ins: int
     checked_in: int
     inside_now: int
-    first_arrival: datetime | None
-    last_arrival: datetime | None
+    exchanges: int
+    arrivals_by_minute: dict[int, int]  # epoch seconds of a UTC minute -> first arrivals
 
 
 @dataclass(frozen=True)
@@ -188,9 +188,9 @@ def event_stats(
         show_up_rate=rate(totals.checked_in, totals.registered),
         walk_ins=totals.walk_ins,
         inside_now=totals.inside_now,
-        arrivals=_arrivals(session, event, totals, bucket_minutes),
+        arrivals=_arrivals(event, totals, bucket_minutes),
         sessions=_session_fill(session, event),
-        networking=_networking(session, event, totals.checked_in),
+        networking=_networking(session, event, totals),
     )
 
 
@@ -214,7 +214,7 @@ def arrival_summary(
         registered=totals.registered,
         checked_in=totals.checked_in,
         show_up_rate=rate(totals.checked_in, totals.registered),
-        arrivals=_arrivals(session, event, totals, bucket_minutes),
+        arrivals=_arrivals(event, totals, bucket_minutes),
         generated_at=now,
     )
 
@@ -237,75 +237,63 @@ def arrivals_chart_png(
 # Attendance ---------------------------------------------------------------------------------
 
 
+def _count_where(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((condition, 1))), 0)
+
+
 def _attendance_totals(session: Session, event: Event) -> AttendanceTotals:
-    registered, walk_ins = session.execute(
+    # One read of the registrations index and one of the door attendances index; the door
+    # rows come back grouped by minute (a few hundred groups), which is all the arrival
+    # buckets need: bucket edges are whole local minutes, and UTC offsets have been whole
+    # minutes in every zone since 1972, so a UTC minute never straddles an edge.
+    registered, walk_ins, exchange_ends = session.execute(
         select(
-            func.count(),
-            func.coalesce(func.sum(case((Registration.created_at >= event.starts_at, 1))), 0),
-        ).where(Registration.event_id == event.id, Registration.status == REGISTERED)
+            _count_where(Registration.status == REGISTERED),
+            _count_where(
+                and_(
+                    Registration.status == REGISTERED,
+                    Registration.created_at >= event.starts_at,
+                )
+            ),
+            func.coalesce(func.sum(Registration.exchange_count), 0),
+        ).where(Registration.event_id == event.id)
     ).one()
-    checked_in, inside_now, first, last = session.execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum(case((Attendance.inside, 1))), 0),
-            func.min(Attendance.first_checked_in_at),
-            func.max(Attendance.first_checked_in_at),
-        ).where(Attendance.event_id == event.id, Attendance.place == DOOR)
-    ).one()
+    minute = minute_start(Attendance.first_checked_in_at)
+    arrivals_by_minute: dict[int, int] = {}
+    checked_in = inside_now = 0
+    for at, arrived, inside in session.execute(
+        select(minute, func.count(), _count_where(Attendance.inside))
+        .where(Attendance.event_id == event.id, Attendance.place == DOOR)
+        .group_by(minute)
+    ):
+        arrivals_by_minute[to_epoch(at)] = arrived
+        checked_in += arrived
+        inside_now += int(inside)
     return AttendanceTotals(
-        registered=registered,
+        registered=int(registered),
         walk_ins=int(walk_ins),
         checked_in=checked_in,
-        inside_now=int(inside_now),
-        first_arrival=first,
-        last_arrival=last,
+        inside_now=inside_now,
+        # Each exchange counts once on each person's registration.
+        exchanges=int(exchange_ends) // 2,
+        arrivals_by_minute=arrivals_by_minute,
     )
 
 
-def _arrivals(
-    session: Session, event: Event, totals: AttendanceTotals, bucket_minutes: int
-) -> list[ArrivalBucket]:
-    if totals.first_arrival is None:
+def _arrivals(event: Event, totals: AttendanceTotals, bucket_minutes: int) -> list[ArrivalBucket]:
+    minutes = totals.arrivals_by_minute
+    if not minutes:
         return []
     zone = ZoneInfo(event.timezone)
-    first, last = to_epoch(totals.first_arrival), to_epoch(totals.last_arrival)
+    first, last = min(minutes), max(minutes)
     grid = BucketGrid(
         zone, bucket_minutes * 60, event.starts_at.astimezone(zone).date(), first, last
     )
-    arrived = Attendance.first_checked_in_at
-    offsets = [literal(span.offset) for span in grid.spans]
-    span_number: ColumnElement[int] = literal(0)
-    offset: ColumnElement[int] = offsets[0]
-    if len(grid.spans) > 1:
-        # The offset is constant within a span; a CASE on the (few) transitions picks it.
-        transitions = [from_epoch(span.start) for span in grid.spans[1:]]
-        span_number = case(
-            *((arrived < at, literal(number)) for number, at in enumerate(transitions)),
-            else_=literal(len(transitions)),
-        )
-        offset = case(
-            *((arrived < at, offsets[number]) for number, at in enumerate(transitions)),
-            else_=offsets[-1],
-        )
-    # Non-negative integer division is a floor on both databases.
-    local_index = (epoch_seconds(arrived) + offset - literal(grid.origin)) // literal(grid.width)
-    indexed = (
-        select(span_number.label("span"), local_index.label("local_index"))
-        .where(Attendance.event_id == event.id, Attendance.place == DOOR)
-        .subquery()
-    )
     counts: dict[int, int] = {}
-    for span, index, count in session.execute(
-        select(indexed.c.span, indexed.c.local_index, func.count()).group_by(
-            indexed.c.span, indexed.c.local_index
-        )
-    ):
-        start = grid.start_of(int(span), int(index))
-        counts[start] = counts.get(start, 0) + count
-    # Arrivals stored between the two queries may reach past the range read first.
-    low = min([grid.bucket_of(first), *counts])
-    high = max([last, *counts])
-    starts = grid.boundaries(low, high)
+    for minute, arrived in minutes.items():
+        start = grid.bucket_of(minute)
+        counts[start] = counts.get(start, 0) + arrived
+    starts = grid.boundaries(first, last)
     ends = [*starts[1:], grid.next_boundary(starts[-1])]
     return [
         ArrivalBucket(from_epoch(start), from_epoch(end), counts.get(start, 0))
@@ -314,24 +302,25 @@ def _arrivals(
 
 
 def _session_fill(session: Session, event: Event) -> list[SessionFill]:
-    # Grouped by `place` (the session id as text), which the (event_id, place, ...) index
-    # covers; the few session rows are then matched up here.
-    present: dict[str, int] = {
-        place: count
-        for place, count in session.execute(
-            select(Attendance.place, func.count())
-            .where(Attendance.event_id == event.id, Attendance.place != DOOR)
-            .group_by(Attendance.place)
-        )
-    }
     rows = session.execute(
         select(EventSession.id, EventSession.title, EventSession.starts_at, EventSession.capacity)
         .where(EventSession.event_id == event.id)
         .order_by(EventSession.starts_at, EventSession.id)
-    )
+    ).all()
+    # A session's attendances have its id as `place`: counted on the narrow (place) index.
+    places = [str(row.id) for row in rows]
+    present: dict[str, int] = {}
+    if places:
+        present = dict(
+            session.execute(
+                select(Attendance.place, func.count())
+                .where(Attendance.place.in_(places))
+                .group_by(Attendance.place)
+            ).all()
+        )
     fills = []
-    for session_id, title, starts_at, capacity in rows:
-        checked_in = present.get(str(session_id), 0)
+    for (session_id, title, starts_at, capacity), place in zip(rows, places, strict=True):
+        checked_in = present.get(place, 0)
         fills.append(
             SessionFill(
                 session_id=session_id,
@@ -348,80 +337,51 @@ def _session_fill(session: Session, event: Event) -> list[SessionFill]:
 # Networking ---------------------------------------------------------------------------------
 
 
-def _networking(session: Session, event: Event, checked_in: int) -> Networking:
-    networkers, median = _networkers_and_median(session, event)
+def _networking(session: Session, event: Event, totals: AttendanceTotals) -> Networking:
+    # People per exchange count among the checked-in (a few dozen rows, from the counters on
+    # registrations): the networkers and their median without reading a single connection.
+    histogram = sorted(
+        session.execute(
+            select(Registration.exchange_count, func.count())
+            .where(
+                Registration.event_id == event.id,
+                Registration.checked_in_at_door == true(),
+                Registration.exchange_count > 0,
+            )
+            .group_by(Registration.exchange_count)
+        ).all()
+    )
+    networkers = sum(people for _exchanges, people in histogram)
     if networkers < MIN_GROUP_SIZE:
         return Networking(None, None, None, None, None, suppressed=True)
-    at_event = Connection.event_id == event.id
-    followed_up = exists().where(
-        Message.connection_id == Connection.id,
-        Message.sent_at >= Connection.met_at,
-        Message.sent_at <= plus_seconds(Connection.met_at, int(FOLLOW_UP_WINDOW.total_seconds())),
-    )
-    exchanges, followed = session.execute(
-        select(
-            select(func.count()).where(at_event).scalar_subquery(),
-            select(func.count()).where(at_event, followed_up).scalar_subquery(),
+    followed = session.scalar(
+        select(func.count()).where(
+            Connection.event_id == event.id,
+            Connection.first_message_at.is_not(None),
+            Connection.first_message_at
+            <= plus_seconds(Connection.met_at, int(FOLLOW_UP_WINDOW.total_seconds())),
         )
-    ).one()
+    )
     return Networking(
-        exchanges=exchanges,
+        exchanges=totals.exchanges,
         networkers=networkers,
-        networker_rate=rate(networkers, checked_in),
-        median_exchanges_per_networker=median,
-        followed_up_within_7d_rate=rate(followed, exchanges),
+        networker_rate=rate(networkers, totals.checked_in),
+        median_exchanges_per_networker=_median(histogram, networkers),
+        followed_up_within_7d_rate=rate(followed, totals.exchanges),
         suppressed=False,
     )
 
 
-def _networkers_and_median(session: Session, event: Event) -> tuple[int, float | None]:
-    """Checked-in people with an exchange here, and the median of their exchange counts."""
-    at_event = Connection.event_id == event.id
-    ends = union_all(
-        select(Connection.user_a_id.label("user_id")).where(at_event),
-        select(Connection.user_b_id.label("user_id")).where(at_event),
-    ).subquery()
-    checked_in_people = select(Registration.user_id).where(
-        Registration.event_id == event.id,
-        exists().where(Attendance.registration_id == Registration.id, Attendance.place == DOOR),
-    )
-    per_networker = (
-        select(func.count().label("exchanges"))
-        .where(ends.c.user_id.in_(checked_in_people))
-        .group_by(ends.c.user_id)
-        .subquery()
-    )
-    # The median from a histogram (people per exchange count): a few dozen rows to rank
-    # instead of every networker. Casts keep the window sums integers on PostgreSQL too.
-    histogram = (
-        select(per_networker.c.exchanges, func.count().label("people"))
-        .group_by(per_networker.c.exchanges)
-        .subquery()
-    )
-    cumulative = select(
-        histogram.c.exchanges,
-        histogram.c.people,
-        cast(func.sum(histogram.c.people).over(order_by=histogram.c.exchanges), BigInteger).label(
-            "through"
-        ),
-        cast(func.sum(histogram.c.people).over(), BigInteger).label("networkers"),
-    ).subquery()
-
-    def holds(position):
-        return and_(
-            cumulative.c.through - cumulative.c.people < position,
-            cumulative.c.through >= position,
-        )
-
-    # The middle position, or the two middle ones for an even count (then their mean).
-    lower = (cumulative.c.networkers + 1) // 2
-    upper = (cumulative.c.networkers + 2) // 2
-    networkers, median = session.execute(
-        select(func.max(cumulative.c.networkers), func.avg(cumulative.c.exchanges)).where(
-            or_(holds(lower), holds(upper))
-        )
-    ).one()
-    return int(networkers or 0), (float(median) if median is not None else None)
+def _median(histogram: list[tuple[int, int]], total: int) -> float:
+    """The median of `total` values given as sorted (value, how many) pairs."""
+    middle = ((total + 1) // 2, (total + 2) // 2)  # 1-based; equal for an odd total
+    found: list[int] = []
+    seen = 0
+    for value, people in histogram:
+        seen += people
+        while len(found) < 2 and seen >= middle[len(found)]:
+            found.append(value)
+    return (found[0] + found[1]) / 2
 
 
 # CSV export ---------------------------------------------------------------------------------

@@ -12,10 +12,10 @@ from itertools import pairwise
 
 import pytest
 from PIL import Image
+from sqlalchemy import select
 
 from services.clock import SettableClock
-from services.contacts import ordered_pair
-from services.models import Connection, Contact, Message
+from services.models import Contact
 from tests.conftest import T0
 from tests.live import committing_app, live_server
 from tests.support import (
@@ -32,49 +32,29 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def connect(db, first, second, event_id: str, met_at: datetime) -> Connection:
-    """A contact exchange as the contacts service stores it: one pair row, a side each."""
-    user_a, user_b = ordered_pair(uuid.UUID(first.id), uuid.UUID(second.id))
-    connection = Connection(
-        user_a_id=user_a,
-        user_b_id=user_b,
-        event_id=uuid.UUID(event_id),
-        met_at=met_at,
-        created_by_id=user_a,
-        created_at=met_at,
+def connect(clock, scanner, other, event_id: str, met_at: datetime) -> None:
+    """A contact exchange through the API: at `met_at`, `scanner` scans `other`'s badge."""
+    clock.set(met_at)
+    register(scanner, event_id)  # answers the existing registration when there is one
+    badge = register(other, event_id)["badge_code"]
+    response = scanner.post(
+        "/v1/contacts/scan", json={"badge": badge, "event_id": event_id, "note": "SECRET-NOTE"}
     )
-    db.add(connection)
-    db.flush()
-    for owner, other in ((user_a, user_b), (user_b, user_a)):
-        db.add(
-            Contact(
-                connection_id=connection.id,
-                owner_id=owner,
-                other_id=other,
-                event_id=connection.event_id,
-                met_at=met_at,
-                note="SECRET-NOTE",
-                created_at=met_at,
-                updated_at=met_at,
-            )
-        )
-    db.commit()
-    return connection
+    assert response.status_code == 201, response.get_json()
 
 
-def message(db, connection: Connection, sender, recipient, sent_at: datetime) -> None:
-    db.add(
-        Message(
-            connection_id=connection.id,
-            sender_id=uuid.UUID(sender.id),
-            recipient_id=uuid.UUID(recipient.id),
-            kind="thank_you",
-            body="SECRET-BODY",
-            cold=True,
-            sent_at=sent_at,
+def message(clock, db, sender, recipient, sent_at: datetime) -> None:
+    """A message through the API, sent at `sent_at`."""
+    contact_id = db.scalar(
+        select(Contact.id).where(
+            Contact.owner_id == uuid.UUID(sender.id), Contact.other_id == uuid.UUID(recipient.id)
         )
     )
-    db.commit()
+    clock.set(sent_at)
+    response = sender.post(
+        f"/v1/contacts/{contact_id}/messages", json={"body": "SECRET-BODY", "kind": "thank_you"}
+    )
+    assert response.status_code == 201, response.get_json()
 
 
 def stats_of(caller, event_id: str, **query) -> dict:
@@ -179,12 +159,13 @@ def fall_back_night(anon, clock, db):
 
     # Three people networked here (and A met D elsewhere): fewer than five, so suppressed.
     met = at("2026-10-25T01:15:00Z")
-    first = connect(db, people["A"], people["B"], setup.event_id, met)
-    connect(db, people["A"], people["C"], setup.event_id, met)
-    connect(db, people["B"], people["C"], setup.event_id, met)
-    message(db, first, people["A"], people["B"], met + timedelta(hours=1))
+    connect(clock, people["A"], people["B"], setup.event_id, met)
+    connect(clock, people["A"], people["C"], setup.event_id, met)
+    connect(clock, people["B"], people["C"], setup.event_id, met)
+    message(clock, db, people["A"], people["B"], met + timedelta(hours=1))
     elsewhere = new_event(organizer, name="Elsewhere")
-    connect(db, people["A"], people["D"], elsewhere["id"], met)
+    connect(clock, people["A"], people["D"], elsewhere["id"], met)
+    clock.set(at("2026-10-25T04:00:00Z"))
     return setup
 
 
@@ -328,7 +309,7 @@ def test_chart_of_an_event_without_arrivals(anon):
 # Networking with enough people to show -------------------------------------------------------
 
 
-def test_networking_figures_with_six_networkers(anon, db):
+def test_networking_figures_with_six_networkers(anon, db, clock):
     setup = event_with_staff(anon.client)
     people = [new_user(anon.client, display_name=f"P{i}") for i in range(1, 8)]
     for person in people:
@@ -338,18 +319,19 @@ def test_networking_figures_with_six_networkers(anon, db):
     p1, p2, p3, p4, p5, p6, p7 = people
     met = at("2026-06-01T09:00:00.250000Z")
     seven_days = timedelta(days=7)
-    p1_p2 = connect(db, p1, p2, setup.event_id, met)
-    p1_p3 = connect(db, p1, p3, setup.event_id, met)
-    connect(db, p1, p4, setup.event_id, met)
-    p2_p3 = connect(db, p2, p3, setup.event_id, met)
-    p5_p6 = connect(db, p5, p6, setup.event_id, met)
-    connect(db, p1, stranger, setup.event_id, met)
+    connect(clock, p1, p2, setup.event_id, met)
+    connect(clock, p1, p3, setup.event_id, met)
+    connect(clock, p1, p4, setup.event_id, met)
+    connect(clock, p2, p3, setup.event_id, met)
+    connect(clock, p5, p6, setup.event_id, met)
+    connect(clock, p1, stranger, setup.event_id, met)
     elsewhere = new_event(setup.organizer, name="Elsewhere")
-    connect(db, p6, p7, elsewhere["id"], met)
-    message(db, p1_p2, p1, p2, met + timedelta(days=1))
-    message(db, p1_p3, p3, p1, met + seven_days)  # exactly 7 days later still counts
-    message(db, p2_p3, p2, p3, met + seven_days + timedelta(microseconds=1))  # too late
-    message(db, p5_p6, p6, p5, met + timedelta(hours=2))  # either direction
+    connect(clock, p6, p7, elsewhere["id"], met)
+    message(clock, db, p1, p2, met + timedelta(days=1))
+    message(clock, db, p3, p1, met + seven_days)  # exactly 7 days later still counts
+    message(clock, db, p2, p3, met + seven_days + timedelta(microseconds=1))  # too late
+    message(clock, db, p6, p5, met + timedelta(hours=2))  # either direction
+    message(clock, db, p5, p6, met + timedelta(days=9))  # a later message changes nothing
 
     body = stats_of(setup.organizer, setup.event_id)
     assert body["checked_in"] == 7
@@ -366,13 +348,13 @@ def test_networking_figures_with_six_networkers(anon, db):
 
 
 @pytest.mark.parametrize(("networkers", "suppressed"), [(4, True), (5, False)])
-def test_networking_is_suppressed_below_five_people(anon, db, networkers, suppressed):
+def test_networking_is_suppressed_below_five_people(anon, clock, networkers, suppressed):
     setup = event_with_staff(anon.client)
     people = [new_user(anon.client) for _ in range(networkers)]
     for person in people:
         setup.scan(register(person, setup.event_id)["badge_code"])
     for first, second in pairwise(people):
-        connect(db, first, second, setup.event_id, at("2026-06-01T09:00:00Z"))
+        connect(clock, first, second, setup.event_id, at("2026-06-01T09:00:00Z"))
     networking = stats_of(setup.organizer, setup.event_id)["networking"]
     assert networking["suppressed"] is suppressed
     assert networking["networkers"] == (None if suppressed else networkers)
@@ -468,13 +450,14 @@ def test_access_is_for_organizers_and_staff(anon, path):
     assert_problem(setup.organizer.get(f"/v1/events/{uuid.uuid4()}/{path}"), 404)
 
 
-def test_exchanges_made_before_check_in_still_count_for_checked_in_people(anon, db):
+def test_exchanges_made_before_check_in_still_count_for_checked_in_people(anon, clock):
     """Networkers are people checked in at the door, whenever they met."""
     setup = event_with_staff(anon.client)
     people = [new_user(anon.client) for _ in range(6)]
     registrations = [register(person, setup.event_id) for person in people]
     for first, second in pairwise(people):
-        connect(db, first, second, setup.event_id, datetime(2026, 6, 1, 8, 0, tzinfo=UTC))
+        connect(clock, first, second, setup.event_id, datetime(2026, 6, 1, 8, 0, tzinfo=UTC))
+    clock.set(T0)
     assert stats_of(setup.organizer, setup.event_id)["networking"]["suppressed"] is True
     for registration in registrations[:5]:
         setup.scan(registration["badge_code"])
