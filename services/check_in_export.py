@@ -19,7 +19,7 @@ from __future__ import annotations
 import csv
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from services import events
 from services.models import DOOR, CheckIn, EventSession, Registration, User
-from services.sqlfunctions import utc_text, uuid_key, uuid_text
+from services.sqlfunctions import utc_second_key, uuid_key, uuid_text
 
 CSV_CHUNK_ROWS = 2000
 CSV_HEADER = (
@@ -46,6 +46,9 @@ CSV_HEADER = (
 # prefixed with an apostrophe so an export can't carry one (OWASP "CSV injection").
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _CRLF = "\r\n"
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+_SECOND = timedelta(seconds=1)
+_MINUTE = timedelta(minutes=1)
 
 
 class _Echo:
@@ -93,37 +96,40 @@ class _Fragments(dict):
 
 
 class _LocalTimes(dict):
-    """UTC 'YYYY-MM-DD HH:MM:SS' text → local 'YYYY-MM-DDTHH:MM:SS+HH:MM' in one zone."""
+    """A UTC second as utc_second_key selects it → local 'YYYY-MM-DDTHH:MM:SS+HH:MM' text.
+
+    Keys are SQLite's stored text cut to the second ('YYYY-MM-DD HH:MM:SS') or PostgreSQL's
+    whole epoch seconds as digits. A miss is made from its minute, converted once by zoneinfo.
+    """
 
     def __init__(self, zone: ZoneInfo) -> None:
         super().__init__()
         self._zone = zone
-        self._minutes: dict[str, tuple[str, str] | None] = {}
+        self._minutes: dict[int, tuple[str, str] | None] = {}
 
-    def __missing__(self, utc: str) -> str:
-        minute = utc[:16]
+    def __missing__(self, key: str) -> str:
+        stored_text = " " in key
+        epoch = (datetime.fromisoformat(key) - _NAIVE_EPOCH) // _SECOND if stored_text else int(key)
+        minute, second = divmod(epoch, 60)
         if minute not in self._minutes:
             self._minutes[minute] = self._minute(minute)
         parts = self._minutes[minute]
         if parts is None:
-            local = self._exact(utc)
+            instant = datetime.fromtimestamp(epoch, UTC).astimezone(self._zone)
+            local = instant.isoformat(timespec="seconds")
         else:
             prefix, offset = parts
-            local = f"{prefix}{utc[16:19]}{offset}"
-        self[utc] = local
+            local = f"{prefix}:{second:02d}{offset}"
+        self[key] = local
         return local
 
-    def _minute(self, minute: str) -> tuple[str, str] | None:
-        """The local 'YYYY-MM-DDTHH:MM' and the offset of a UTC minute (None: odd seconds)."""
-        local = datetime.fromisoformat(minute).replace(tzinfo=UTC).astimezone(self._zone)
-        if local.utcoffset().total_seconds() % 60:
-            return None  # local mean time before standard zones: convert each second
+    def _minute(self, minute: int) -> tuple[str, str] | None:
+        """The local 'YYYY-MM-DDTHH:MM' and the UTC offset of a minute (None: odd seconds)."""
+        local = datetime.fromtimestamp(minute * 60, UTC).astimezone(self._zone)
+        if local.utcoffset() % _MINUTE:
+            return None  # local mean time, before standard zones: converted to the second
         text = local.isoformat(timespec="minutes")  # 'YYYY-MM-DDTHH:MM+HH:MM'
         return text[:16], text[16:]
-
-    def _exact(self, utc: str) -> str:
-        local = datetime.fromisoformat(utc[:19]).replace(tzinfo=UTC).astimezone(self._zone)
-        return local.isoformat(timespec="seconds")
 
 
 def check_ins_csv(
@@ -170,8 +176,8 @@ def check_ins_csv(
             uuid_key(CheckIn.registration_id),
             CheckIn.direction,
             uuid_key(CheckIn.session_id),
-            utc_text(CheckIn.scanned_at),
-            utc_text(CheckIn.received_at),
+            utc_second_key(CheckIn.scanned_at),
+            utc_second_key(CheckIn.received_at),
             CheckIn.device_id,
         )
         .where(CheckIn.event_id == event.id, CheckIn.undone_at.is_(None))

@@ -144,8 +144,9 @@ def test_local_times_match_zoneinfo_to_the_second(zone_name):
         for step in (timedelta(seconds=0), timedelta(minutes=1, seconds=52)):
             moment = instant + step
             stored = moment.strftime("%Y-%m-%d %H:%M:%S.%f")  # SQLite's stored text
+            epoch = str(int(moment.timestamp()))  # PostgreSQL's key
             expected = moment.replace(microsecond=0).astimezone(zone).isoformat()
-            assert local_times[stored[:19]] == expected, stored
+            assert local_times[stored[:19]] == local_times[epoch] == expected, stored
         instant += timedelta(minutes=17)
 
 
@@ -153,3 +154,4 @@ def test_local_times_before_whole_minute_offsets_are_exact():
     """Before standard time a zone's offset had seconds (Amsterdam: +00:19:32)."""
     local_times = _LocalTimes(ZoneInfo("Europe/Amsterdam"))
     assert local_times["1900-01-01 12:00:05"] == "1900-01-01T12:19:37+00:19:32"
+    assert local_times["-2208945595"] == "1900-01-01T12:19:37+00:19:32"
