@@ -103,35 +103,50 @@ def _uuid_text_sqlite(element, compiler, **kw):
     return " || '-' || ".join(f"substr({value}, {start}, {length})" for start, length in parts)
 
 
-class shifted_timestamp_text(FunctionElement):
-    """A UTC timestamp moved by a whole number of seconds, as 'YYYY-MM-DDTHH:MM:SS' text.
+class uuid_key(FunctionElement):
+    """A UUID column as text in the form each database hands over cheapest, for matching up
+    rows in Python (a dict key), not for showing: 32 hex digits on SQLite (as stored),
+    hyphenated on PostgreSQL. Either way no UUID object is made per row."""
 
-    With the UTC offset of a zone, that is the local wall-clock time (to the second). The
-    shift is rendered into the SQL as a constant: the cheapest form on both databases.
+    type = String()
+    inherit_cache = True
+    name = "uuid_key"
+
+
+@compiles(uuid_key, "postgresql")
+def _uuid_key_postgresql(element, compiler, **kw):
+    (value,) = list(element.clauses)
+    return f"CAST({compiler.process(value, **kw)} AS TEXT)"
+
+
+@compiles(uuid_key, "sqlite")
+def _uuid_key_sqlite(element, compiler, **kw):
+    (value,) = list(element.clauses)
+    return compiler.process(value, **kw)
+
+
+class utc_second_key(FunctionElement):
+    """Text naming the UTC second of a timestamp column, for matching up rows in Python (a
+    dict key), in the form each database makes cheapest; its first 19 characters are the key.
+
+    SQLite hands over the stored 'YYYY-MM-DD HH:MM:SS.ffffff' text as it is (the caller cuts
+    it); PostgreSQL writes the whole epoch seconds as digits (to_char costs it twice as much).
     """
 
     type = String()
-    inherit_cache = False  # the shift is part of the SQL text, not a bound parameter
-    name = "shifted_timestamp_text"
-
-    def __init__(self, value, seconds: int) -> None:
-        self.seconds = int(seconds)
-        super().__init__(value)
+    inherit_cache = True
+    name = "utc_second_key"
 
 
-@compiles(shifted_timestamp_text, "postgresql")
-def _shifted_timestamp_text_postgresql(element, compiler, **kw):
-    # to_char, not a cast to text: a cast's format follows the server's DateStyle.
-    (column,) = list(element.clauses)
-    value = compiler.process(column, **kw)
-    return (
-        f"to_char(({value} AT TIME ZONE 'UTC') + interval '{element.seconds} seconds', "
-        "'YYYY-MM-DD\"T\"HH24:MI:SS')"
-    )
+@compiles(utc_second_key, "postgresql")
+def _utc_second_key_postgresql(element, compiler, **kw):
+    # Truncated first, so the double date_part returns is a whole number (exact below 2^53).
+    (value,) = list(element.clauses)
+    seconds = f"date_part('epoch', date_trunc('second', {compiler.process(value, **kw)}))"
+    return f"CAST(CAST({seconds} AS BIGINT) AS TEXT)"
 
 
-@compiles(shifted_timestamp_text, "sqlite")
-def _shifted_timestamp_text_sqlite(element, compiler, **kw):
-    (column,) = list(element.clauses)
-    value = compiler.process(column, **kw)
-    return f"replace(datetime({value}, '{element.seconds:+d} seconds'), ' ', 'T')"
+@compiles(utc_second_key, "sqlite")
+def _utc_second_key_sqlite(element, compiler, **kw):
+    (value,) = list(element.clauses)
+    return compiler.process(value, **kw)

@@ -7,7 +7,7 @@ from api.auth import current_user
 from api.db import db_session, now
 from api.extensions import Blueprint
 from api.resources.stats.schemas import EventStatsSchema, StatsArgsSchema
-from services import stats
+from services import check_in_export, stats
 
 blp = Blueprint(
     "stats",
@@ -44,7 +44,9 @@ class CheckInsCsv(MethodView):
         "(entry or exit, door or session; undone scans left out) in scan time order. Times "
         "are local to the event's zone, to the second, with their UTC offset "
         "(2026-10-25T02:10:00+02:00). Text typed by people that a spreadsheet would run as a "
-        "formula is prefixed with an apostrophe. Columns: " + ", ".join(stats.CSV_HEADER) + ".",
+        "formula is prefixed with an apostrophe. Columns: "
+        + ", ".join(check_in_export.CSV_HEADER)
+        + ".",
         headers={"Content-Disposition": {"schema": {"type": "string"}}},
     )
     @blp.problems(403, 404)
@@ -52,7 +54,7 @@ class CheckInsCsv(MethodView):
         """The check-in log as CSV, streamed (organizers and staff)."""
         # The stream asks db_session for its session again: Flask closes the view's one when
         # the view returns, before the body is read.
-        chunks = stats.check_ins_csv(db_session, current_user(), event_id)
+        chunks = check_in_export.check_ins_csv(db_session, current_user(), event_id)
         return Response(
             stream_with_context(chunks),
             content_type="text/csv; charset=utf-8",
