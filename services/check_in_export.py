@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from services import events
 from services.models import DOOR, CheckIn, EventSession, Registration, User
-from services.sqlfunctions import utc_second_key, uuid_key, uuid_text
+from services.sqlfunctions import utc_second_key, uuid_key
 
 CSV_CHUNK_ROWS = 2000
 CSV_HEADER = (
@@ -77,7 +77,8 @@ def _safe_text(value: str | None) -> str:
 
 
 def _hyphenated(text: str) -> str:
-    """Canonical UUID text from what uuid_key selects (32 hex digits on SQLite)."""
+    """Canonical UUID text from what uuid_key selects (32 hex digits on SQLite; PostgreSQL's
+    text is canonical already)."""
     if len(text) == 32:
         return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
     return text
@@ -172,7 +173,7 @@ def check_ins_csv(
     sessions[None] = _csv_fields(DOOR, None, None)
     query = (
         select(
-            uuid_text(CheckIn.id),
+            uuid_key(CheckIn.id),  # hyphenated here: cheaper than SQLite's substr()s
             uuid_key(CheckIn.registration_id),
             CheckIn.direction,
             uuid_key(CheckIn.session_id),
@@ -210,7 +211,7 @@ def _csv_chunks(
         for rows in result.partitions():
             yield "".join(
                 [
-                    f"{check_in_id},{registrations[registration_id]},"
+                    f"{_hyphenated(check_in_id)},{registrations[registration_id]},"
                     f"{directions[direction]},{sessions[session_id]},"
                     f"{local_times[scanned_at[:19]]},{local_times[received_at[:19]]},"
                     f"{devices[device_id]}\r\n"

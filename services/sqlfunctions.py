@@ -80,29 +80,6 @@ def _plus_seconds_sqlite(element, compiler, **kw):
     return f"(datetime({value}, {seconds} || ' seconds') || substr({value}, 20))"
 
 
-class uuid_text(FunctionElement):
-    """A UUID column as canonical hyphenated text, made by the database."""
-
-    type = String()
-    inherit_cache = True
-    name = "uuid_text"
-
-
-@compiles(uuid_text, "postgresql")
-def _uuid_text_postgresql(element, compiler, **kw):
-    (value,) = list(element.clauses)
-    return f"CAST({compiler.process(value, **kw)} AS TEXT)"
-
-
-@compiles(uuid_text, "sqlite")
-def _uuid_text_sqlite(element, compiler, **kw):
-    # SQLAlchemy keeps UUIDs on SQLite as 32 lowercase hex digits.
-    (column,) = list(element.clauses)
-    value = compiler.process(column, **kw)
-    parts = ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))
-    return " || '-' || ".join(f"substr({value}, {start}, {length})" for start, length in parts)
-
-
 class uuid_key(FunctionElement):
     """A UUID column as text in the form each database hands over cheapest, for matching up
     rows in Python (a dict key), not for showing: 32 hex digits on SQLite (as stored),
