@@ -50,34 +50,36 @@ def _minute_start_postgresql(element, compiler, **kw):
 
 @compiles(minute_start, "sqlite")
 def _minute_start_sqlite(element, compiler, **kw):
-    # The stored text up to the minute, with zero seconds: a string slice, no date parsing.
+    # The stored text up to the minute ('YYYY-MM-DD HH:MM'): a string slice, no date parsing.
     (value,) = list(element.clauses)
-    return f"(substr({compiler.process(value, **kw)}, 1, 16) || ':00')"
+    return f"substr({compiler.process(value, **kw)}, 1, 16)"
 
 
-class plus_seconds(FunctionElement):
-    """A UTC timestamp expression moved by a whole number of seconds, exactly."""
+class plus_days(FunctionElement):
+    """A UTC timestamp expression moved by a whole number of days (of 24 h), exactly."""
 
     type = UTCDateTime()
     inherit_cache = True
-    name = "plus_seconds"
+    name = "plus_days"
 
-    def __init__(self, value, seconds: int) -> None:
-        super().__init__(value, literal(int(seconds), Integer()))
-
-
-@compiles(plus_seconds, "postgresql")
-def _plus_seconds_postgresql(element, compiler, **kw):
-    value, seconds = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"({value} + make_interval(secs => {seconds}))"
+    def __init__(self, value, days: int) -> None:
+        super().__init__(value, literal(int(days), Integer()))
 
 
-@compiles(plus_seconds, "sqlite")
-def _plus_seconds_sqlite(element, compiler, **kw):
-    # datetime() keeps whole seconds; the stored fraction ('.ffffff') is glued back on, so the
-    # result compares as text exactly like the stored values do.
-    value, seconds = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"(datetime({value}, {seconds} || ' seconds') || substr({value}, 20))"
+@compiles(plus_days, "postgresql")
+def _plus_days_postgresql(element, compiler, **kw):
+    # Seconds, not days: an interval's days follow the session's time zone across DST.
+    value, days = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"({value} + make_interval(secs => {days} * 86400))"
+
+
+@compiles(plus_days, "sqlite")
+def _plus_days_sqlite(element, compiler, **kw):
+    # UTC text: only the date part changes, so the stored time of day (with its fraction) is
+    # glued back on; the result compares as text exactly like the stored values do. date()
+    # parses once, about 3 times cheaper than datetime() with seconds.
+    value, days = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"(date({value}, {days} || ' days') || substr({value}, 11))"
 
 
 class uuid_key(FunctionElement):

@@ -55,7 +55,7 @@ from services.models import (
     Registration,
     User,
 )
-from services.sqlfunctions import minute_start, plus_seconds
+from services.sqlfunctions import minute_start, plus_days
 
 DEFAULT_BUCKET_MINUTES = 15
 MIN_BUCKET_MINUTES = 5
@@ -335,8 +335,7 @@ def _networking(session: Session, event: Event, totals: AttendanceTotals) -> Net
         select(func.count()).where(
             Connection.event_id == event.id,
             Connection.first_message_at.is_not(None),
-            Connection.first_message_at
-            <= plus_seconds(Connection.met_at, int(FOLLOW_UP_WINDOW.total_seconds())),
+            Connection.first_message_at <= plus_days(Connection.met_at, FOLLOW_UP_WINDOW.days),
         )
     )
     return Networking(
