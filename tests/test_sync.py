@@ -3,7 +3,7 @@ import uuid
 
 from sqlalchemy import func, select
 
-from services.models import CheckIn, Connection, ScanReceipt
+from services.models import CheckIn, Connection, Registration, ScanReceipt
 from tests.support import assert_problem, event_with_staff, new_user, register
 
 
@@ -56,6 +56,19 @@ def test_500_scans_with_replays_sent_twice(anon, db):
     assert second.status_code == 200
     assert {r["status"] for r in second.get_json()["results"]} == {"duplicate"}
     assert _counts(db) == after_first
+
+    # The stats' counters moved once per new check-in and connection, not per replay.
+    counters = {
+        str(user_id): (door, exchanges)
+        for user_id, door, exchanges in db.execute(
+            select(
+                Registration.user_id, Registration.checked_in_at_door, Registration.exchange_count
+            ).where(Registration.event_id == uuid.UUID(setup.event_id))
+        )
+    }
+    assert counters[scanner.id] == (False, len(connected))
+    for person, badge in zip(people, badges, strict=True):
+        assert counters[person.id] == (badge in checked_in, int(badge in connected))
 
 
 def test_earliest_scanned_at_wins_and_bad_items_do_not_undo_good_ones(anon):
