@@ -18,11 +18,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services import badges, events
-from services.db import TRANSIENT_CONFLICT_RETRIES, is_transient_conflict
+from services.db import retrying_transient_conflicts
 from services.errors import (
     InvalidInput,
     NotCheckedIn,
@@ -130,7 +130,8 @@ def commit_or_replay(
     client_scan_id committed meanwhile, answer what that scan answered. A deadlock (a
     connection's counters lock two registrations, which an offline batch may hold in
     another order) undoes everything, so the scan simply runs again."""
-    for attempt in range(TRANSIENT_CONFLICT_RETRIES):
+
+    def transaction() -> ScanResult:
         try:
             result = apply()
             session.commit()
@@ -143,11 +144,8 @@ def commit_or_replay(
             if result is None:
                 raise
             return result
-        except OperationalError as error:
-            session.rollback()
-            if not is_transient_conflict(error) or attempt == TRANSIENT_CONFLICT_RETRIES - 1:
-                raise
-    raise AssertionError("unreachable")
+
+    return retrying_transient_conflicts(session, transaction)
 
 
 def replay_receipt(

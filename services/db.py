@@ -17,14 +17,16 @@ import fcntl
 import math
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+T = TypeVar("T")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Reads map the file instead of copying each page through read(): the organizer stats and
 # the CSV export scan indexes of 100,000s of entries (about 20-40 % faster at 50,000
@@ -139,8 +141,18 @@ _TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
 TRANSIENT_CONFLICT_RETRIES = 3
 
 
-def is_transient_conflict(error: OperationalError) -> bool:
-    return getattr(error.orig, "sqlstate", None) in _TRANSIENT_SQLSTATES
+def retrying_transient_conflicts(session: Session, transaction: Callable[[], T]) -> T:
+    """Run `transaction` (which commits), again from the start when PostgreSQL undid it for a
+    deadlock or a serialization failure; at most TRANSIENT_CONFLICT_RETRIES times."""
+    for attempt in range(TRANSIENT_CONFLICT_RETRIES):
+        try:
+            return transaction()
+        except OperationalError as error:
+            session.rollback()
+            transient = getattr(error.orig, "sqlstate", None) in _TRANSIENT_SQLSTATES
+            if not transient or attempt == TRANSIENT_CONFLICT_RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def is_postgresql(bind) -> bool:

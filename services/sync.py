@@ -15,18 +15,18 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services import badges, contacts, events
 from services.checkins import BadgeScan, ScanResult, apply_scan, replay_receipt, with_attendee
+from services.db import retrying_transient_conflicts
 from services.errors import DomainError, ScanIdReused
 from services.models import BadgeCode, Event, ScanReceipt, User
 
 MAX_BATCH = 500
 CHECK_IN = "check_in"
 CONTACT = "contact"
-DEADLOCK_RETRIES = 3
 
 EventCache = dict[tuple[str, uuid.UUID], Event | DomainError]
 
@@ -52,17 +52,13 @@ def sync_scans(
     session: Session, *, scanner: User, scans: list[QueuedScan], now: datetime
 ) -> list[SyncOutcome]:
     """Apply a batch; outcomes come back in the order of `scans`. Commits."""
-    for attempt in range(DEADLOCK_RETRIES):
-        try:
-            outcomes = _apply_batch(session, scanner, scans, now)
-            session.commit()
-            return outcomes
-        except OperationalError:
-            # A deadlock or serialization failure undid the whole batch: try it again.
-            session.rollback()
-            if attempt == DEADLOCK_RETRIES - 1:
-                raise
-    raise AssertionError("unreachable")
+
+    def transaction() -> list[SyncOutcome]:
+        outcomes = _apply_batch(session, scanner, scans, now)
+        session.commit()
+        return outcomes
+
+    return retrying_transient_conflicts(session, transaction)
 
 
 def _apply_batch(
