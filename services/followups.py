@@ -224,22 +224,35 @@ def schedule_follow_up(
     side, recipient = _schedulable_pair(session, owner, contact_id)
     deliver_at = delivery_time(recipient, requested)
     _fit(recipient, side, pair_schedule(session, side, adding=1), deliver_at, policy)
-    item = FollowUp(
-        owner_id=owner.id,
+    item = _scheduled_item(side, kind, body, requested, deliver_at, now)
+    session.add(item)
+    session.commit()
+    return item
+
+
+def _scheduled_item(
+    side: Contact,
+    kind: str,
+    body: str,
+    send_at: datetime,
+    deliver_at: datetime,
+    now: datetime,
+    plan_id: uuid.UUID | None = None,
+) -> FollowUp:
+    return FollowUp(
+        owner_id=side.owner_id,
         contact_id=side.id,
         recipient_id=side.other_id,
+        plan_id=plan_id,
         kind=kind,
         body=body,
-        send_at=requested,
+        send_at=send_at,
         deliver_at=deliver_at,
         status=SCHEDULED,
         requeued=False,
         created_at=now,
         updated_at=now,
     )
-    session.add(item)
-    session.commit()
-    return item
 
 
 # Plans --------------------------------------------------------------------------------------
@@ -324,19 +337,8 @@ def create_plan(
     items = []
     for index, (step, send_at, deliver_at) in enumerate(placed):
         body = bodies[index] if index < len(bodies) and bodies[index] else None
-        item = FollowUp(
-            owner_id=owner.id,
-            contact_id=side.id,
-            recipient_id=side.other_id,
-            plan_id=plan.id,
-            kind=step.kind,
-            body=body or DEFAULT_BODIES[step.kind],
-            send_at=send_at,
-            deliver_at=deliver_at,
-            status=SCHEDULED,
-            requeued=False,
-            created_at=now,
-            updated_at=now,
+        item = _scheduled_item(
+            side, step.kind, body or DEFAULT_BODIES[step.kind], send_at, deliver_at, now, plan.id
         )
         session.add(item)
         items.append(item)
