@@ -26,7 +26,7 @@ from services.follow_up_states import (
     PLAN_COMPLETED,
     SCHEDULED,
 )
-from services.messaging import Pair, clean_body
+from services.messaging import Pair, clean_body, side_state
 from services.models import Contact, FollowUp, FollowUpPlan, User
 from services.pagination import Page, after_time_id, page_from_rows, time_id_cursor
 from services.throttle import (
@@ -142,16 +142,6 @@ def fitted_delivery(
 # The pair's schedule ----------------------------------------------------------------------------
 
 
-def schedule_state(side: Contact) -> PairState:
-    """The counters scheduling reads (the rolling caps are checked at delivery)."""
-    return PairState(
-        unanswered_streak=side.unanswered_streak,
-        last_sent_at=side.last_sent_at,
-        last_received_at=side.last_received_at,
-        recipient_ever_wrote=side.other_ever_wrote,
-    )
-
-
 def pair_schedule(
     session: Session, side: Contact, *, excluding: uuid.UUID | None = None, adding: int = 0
 ) -> list[PlannedSend]:
@@ -200,7 +190,7 @@ def _fit(
     deliver_at: datetime,
     policy: ThrottlePolicy,
 ) -> None:
-    state = schedule_state(side)
+    state = side_state(side)  # the rolling caps are checked at delivery
     problem = check_schedule(state, scheduled, deliver_at, policy)
     if problem is not None:
         earliest = fitted_delivery(recipient, state, scheduled, deliver_at, policy)
@@ -305,7 +295,7 @@ def create_plan(
     side, recipient = _schedulable_pair(session, owner, contact_id)
     if cadence == "keep_warm" and not side.other_ever_wrote:
         raise ContactNeverWrote(errors={"cadence": [ContactNeverWrote.title]})
-    state = schedule_state(side)
+    state = side_state(side)  # the rolling caps are checked at delivery
     scheduled = pair_schedule(session, side, adding=len(steps))
     if start_at is not None:
         _fit(recipient, side, scheduled, delivery_time(recipient, requested), policy)

@@ -166,6 +166,16 @@ def _recent(session: Session, *conditions, since: datetime, limit: int) -> tuple
     return tuple(rows)
 
 
+def side_state(side: Contact) -> PairState:
+    """The counters the owner -> contact rules read, from the owner's side of the pair."""
+    return PairState(
+        unanswered_streak=side.unanswered_streak,
+        last_sent_at=side.last_sent_at,
+        last_received_at=side.last_received_at,
+        recipient_ever_wrote=side.other_ever_wrote,
+    )
+
+
 def pair_state(
     session: Session,
     pair: Pair,
@@ -176,13 +186,7 @@ def pair_state(
 ) -> PairState:
     """Counters from the sender's side, plus only the window reads the rules will look at."""
     mine = pair.mine
-    state = PairState(
-        unanswered_streak=mine.unanswered_streak,
-        last_sent_at=mine.last_sent_at,
-        last_received_at=mine.last_received_at,
-        recipient_ever_wrote=mine.other_ever_wrote,
-        recipient_unavailable=pair.recipient_unavailable,
-    )
+    state = replace(side_state(mine), recipient_unavailable=pair.recipient_unavailable)
     cap_start = now - policy.cap_window
     windows: dict[str, tuple[datetime, ...]] = {}
     if in_conversation(state, now, policy):
