@@ -43,7 +43,10 @@ from services.models import (
     ScanReceipt,
     User,
 )
-from services.pagination import Page, after_time_id, page_from_rows, time_id_cursor
+from services.pagination import (
+    Page,
+    oldest_first_page,
+)
 
 ENTRY = "entry"
 EXIT = "exit"
@@ -477,18 +480,11 @@ def scan_log(
 ) -> Page[CheckIn]:
     """Stored entry and exit scans changed after `since`, oldest change first."""
     events.require_staff(session, event_id, actor)
-    query = (
-        select(CheckIn)
-        .where(CheckIn.event_id == event_id, CheckIn.undone_at.is_(None))
-        .order_by(CheckIn.updated_at, CheckIn.id)
-        .limit(limit + 1)
-    )
+    query = select(CheckIn).where(CheckIn.event_id == event_id, CheckIn.undone_at.is_(None))
     if since is not None:
         query = query.where(CheckIn.updated_at > since)
-    if cursor:
-        query = query.where(after_time_id(CheckIn.updated_at, CheckIn.id, cursor))
-    return page_from_rows(
-        list(session.scalars(query)), limit, lambda row: time_id_cursor(row.updated_at, row.id)
+    return oldest_first_page(
+        session, query, CheckIn.updated_at, CheckIn.id, limit=limit, cursor=cursor
     )
 
 

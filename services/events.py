@@ -29,7 +29,13 @@ from services.models import (
     Registration,
     User,
 )
-from services.pagination import Page, after_time_id, page_from_rows, time_id_cursor
+from services.pagination import (
+    Page,
+    after_time_id,
+    oldest_first_page,
+    page_from_rows,
+    time_id_cursor,
+)
 
 ORGANIZER = "organizer"
 STAFF = "staff"
@@ -238,13 +244,9 @@ def list_staff(
         select(EventStaff)
         .options(joinedload(EventStaff.user))
         .where(EventStaff.event_id == event_id)
-        .order_by(EventStaff.created_at, EventStaff.id)
-        .limit(limit + 1)
     )
-    if cursor:
-        query = query.where(after_time_id(EventStaff.created_at, EventStaff.id, cursor))
-    return page_from_rows(
-        list(session.scalars(query)), limit, lambda row: time_id_cursor(row.created_at, row.id)
+    return oldest_first_page(
+        session, query, EventStaff.created_at, EventStaff.id, limit=limit, cursor=cursor
     )
 
 
@@ -286,16 +288,9 @@ def list_sessions(
 ) -> Page[EventSession]:
     """The event's sessions in time order."""
     get_event(session, event_id)
-    query = (
-        select(EventSession)
-        .where(EventSession.event_id == event_id)
-        .order_by(EventSession.starts_at, EventSession.id)
-        .limit(limit + 1)
-    )
-    if cursor:
-        query = query.where(after_time_id(EventSession.starts_at, EventSession.id, cursor))
-    return page_from_rows(
-        list(session.scalars(query)), limit, lambda row: time_id_cursor(row.starts_at, row.id)
+    query = select(EventSession).where(EventSession.event_id == event_id)
+    return oldest_first_page(
+        session, query, EventSession.starts_at, EventSession.id, limit=limit, cursor=cursor
     )
 
 

@@ -28,7 +28,10 @@ from services.follow_up_states import (
 )
 from services.messaging import Pair, clean_body, side_state
 from services.models import Contact, FollowUp, FollowUpPlan, User
-from services.pagination import Page, after_time_id, page_from_rows, time_id_cursor
+from services.pagination import (
+    Page,
+    oldest_first_page,
+)
 from services.throttle import (
     PairState,
     PlannedSend,
@@ -431,10 +434,9 @@ def list_follow_ups(
         query = query.where(FollowUp.status == status)
     if contact_id is not None:
         query = query.where(FollowUp.contact_id == owned_contact(session, owner, contact_id).id)
-    if cursor:
-        query = query.where(after_time_id(FollowUp.send_at, FollowUp.id, cursor))
-    rows = session.scalars(query.order_by(FollowUp.send_at, FollowUp.id).limit(limit + 1)).all()
-    return page_from_rows(list(rows), limit, lambda f: time_id_cursor(f.send_at, f.id))
+    return oldest_first_page(
+        session, query, FollowUp.send_at, FollowUp.id, limit=limit, cursor=cursor
+    )
 
 
 def _lock_side(session: Session, item: FollowUp) -> Contact:

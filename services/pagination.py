@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+from sqlalchemy import Select
+from sqlalchemy.orm import Session
+
 from services.errors import InvalidInput
 
 T = TypeVar("T")
@@ -79,3 +82,18 @@ def before_time_id(time_column, id_column, cursor: str):
     """WHERE clause for rows after the (time, id) position a cursor names, descending order."""
     at, last_id = _time_id_position(cursor)
     return (time_column < at) | ((time_column == at) & (id_column < last_id))
+
+
+def oldest_first_page(
+    session: Session, query: Select, time_column, id_column, *, limit: int, cursor: str | None
+) -> Page:
+    """One page of a query's entities in (time, id) order, after the cursor's position."""
+    query = query.order_by(time_column, id_column).limit(limit + 1)
+    if cursor:
+        query = query.where(after_time_id(time_column, id_column, cursor))
+    time_key, id_key = time_column.key, id_column.key
+    return page_from_rows(
+        list(session.scalars(query)),
+        limit,
+        lambda row: time_id_cursor(getattr(row, time_key), getattr(row, id_key)),
+    )
