@@ -1,25 +1,21 @@
 from marshmallow import Schema, fields, validate
 
 from api.fields import Instant
-from api.resources.messaging.schemas import KIND_DESCRIPTION
+from api.resources.messaging.schemas import MessageSendSchema
 from api.schemas import PageArgsSchema, page_of
 from services.followups import CADENCES, STATUSES
 from services.messaging import KINDS, MAX_BODY_LENGTH
 
 
-class FollowUpCreateSchema(Schema):
+class FollowUpCreateSchema(MessageSendSchema):
+    """A message's body and kind, and when to send it."""
+
     send_at = Instant(
         required=True,
         metadata={
             "description": "When to send; delivery moves past the recipient's quiet hours "
             "(see deliver_at)"
         },
-    )
-    body = fields.String(required=True, validate=validate.Length(min=1, max=MAX_BODY_LENGTH))
-    kind = fields.String(
-        load_default="other",
-        validate=validate.OneOf(KINDS),
-        metadata={"description": KIND_DESCRIPTION},
     )
 
 
