@@ -23,29 +23,42 @@ from services.migrations import upgrade_to_head
 
 
 @contextmanager
-def throwaway_database(server_url: str | None) -> Iterator[Engine]:
+def migrated_database(database_url: str) -> Iterator[Engine]:
+    """An engine on an existing database, migrated to head (an earlier run's, for --reuse)."""
+    engine = make_engine(database_url)
+    try:
+        upgrade_to_head(engine)
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def throwaway_database(server_url: str | None, *, keep: bool = False) -> Iterator[Engine]:
     """A migrated database: a temporary SQLite file, or a fresh database on a PostgreSQL server
-    (created and dropped here, like the test suite does)."""
+    (created and dropped here, like the test suite does; `keep` leaves it for a later run)."""
     if not server_url:
-        with tempfile.TemporaryDirectory() as directory:
-            engine = make_engine(f"sqlite:///{Path(directory) / 'bench.db'}")
-            upgrade_to_head(engine)
+        with (
+            tempfile.TemporaryDirectory() as directory,
+            migrated_database(f"sqlite:///{Path(directory) / 'bench.db'}") as engine,
+        ):
             yield engine
-            engine.dispose()
         return
     url = make_url(server_url)
     name = f"wellspring_bench_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(url.set(database=name).render_as_string(hide_password=False))
+    database_url = url.set(database=name).render_as_string(hide_password=False)
     try:
-        upgrade_to_head(engine)
-        yield engine
+        with migrated_database(database_url) as engine:
+            yield engine
     finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if keep:
+            print(f"kept the PostgreSQL database {database_url}")
+        else:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 
@@ -74,19 +87,19 @@ def database_version(engine: Engine) -> str:
         return conn.exec_driver_sql("select version()").scalar().split(" on ")[0]
 
 
-def describe_machine(engine: Engine) -> str:
-    cpu = platform.processor() or platform.machine()
+def cpu_model() -> str:
     try:
-        model = next(
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        )
-        cpu = model
-    except (OSError, StopIteration):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
         pass
+    return platform.processor() or platform.machine()
+
+
+def describe_machine(engine: Engine) -> str:
     return (
-        f"machine: {cpu}, {os.cpu_count()} cores (shared), {platform.system()} "
+        f"machine: {cpu_model()}, {os.cpu_count()} cores (shared), {platform.system()} "
         f"{platform.release()}\n"
         f"python {platform.python_version()}, SQLAlchemy {sqlalchemy.__version__}, "
         f"{database_version(engine)}; load average {os.getloadavg()[0]:.2f} at start"

@@ -20,24 +20,20 @@ import os
 import platform
 import sqlite3
 import statistics
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import matplotlib
 import sqlalchemy
-from sqlalchemy import create_engine, event, func, select, text
-from sqlalchemy.engine import make_url
+from common import cpu_model, migrated_database, throwaway_database
+from sqlalchemy import event, func, select, text
 
 from api import create_app
 from services import demo
 from services.clock import SettableClock
-from services.db import make_engine
-from services.migrations import upgrade_to_head
 from services.models import CheckIn, Connection, Event, Message, Registration, User
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -59,35 +55,6 @@ STATEMENT_CHARS = 110
 EVENT_NAME = "Bench Conf 2026"
 PASSWORD = "bench password"
 TARGETS_MS = {"stats JSON": 150, "check-ins CSV": 2000, "arrivals PNG": 500}
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-@contextmanager
-def throwaway_postgres(server_url: str, keep: bool) -> Iterator[str]:
-    url = make_url(server_url)
-    name = f"wellspring_bench_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    database_url = url.set(database=name).render_as_string(hide_password=False)
-    try:
-        yield database_url
-    finally:
-        if keep:
-            print(f"kept the PostgreSQL database: --reuse --postgres {database_url}")
-        else:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def timed(call: Callable[[], int], repeat: int) -> tuple[float, float, float, int]:
@@ -132,9 +99,7 @@ def row_counts(session, event_id: uuid.UUID) -> dict[str, int]:
     }
 
 
-def measure(database_url: str, label: str, repeat: int, reuse: bool) -> dict:
-    engine = make_engine(database_url)
-    upgrade_to_head(engine)
+def measure(engine, label: str, repeat: int, reuse: bool) -> dict:
     app = create_app(
         {
             "ENGINE": engine,
@@ -206,7 +171,6 @@ def measure(database_url: str, label: str, repeat: int, reuse: bool) -> dict:
     }
     with statement_timer(engine) as statements:
         stats_json()
-    engine.dispose()
     return {
         "label": label,
         "server": server,
@@ -298,15 +262,16 @@ def main() -> None:
 
     runs = []
     if args.only in (None, "sqlite"):
-        with tempfile.TemporaryDirectory() as directory:
-            url = args.sqlite or f"sqlite:///{Path(directory) / 'bench.db'}"
-            runs.append(measure(url, "SQLite", args.repeat, args.reuse))
+        database = migrated_database(args.sqlite) if args.sqlite else throwaway_database(None)
+        with database as engine:
+            runs.append(measure(engine, "SQLite", args.repeat, args.reuse))
     if args.only in (None, "postgres"):
         if args.reuse:
-            runs.append(measure(args.postgres, "PostgreSQL", args.repeat, reuse=True))
+            database = migrated_database(args.postgres)
         else:
-            with throwaway_postgres(args.postgres, args.keep) as url:
-                runs.append(measure(url, "PostgreSQL", args.repeat, reuse=False))
+            database = throwaway_database(args.postgres, keep=args.keep)
+        with database as engine:
+            runs.append(measure(engine, "PostgreSQL", args.repeat, args.reuse))
     print_report(runs, args.repeat)
 
 
