@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Row, String, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -55,19 +55,53 @@ MAX_CLOCK_SKEW = timedelta(minutes=5)
 UNDO_WINDOW = timedelta(minutes=15)
 
 
-# The statements of the scan path, built once: composing a select costs about as much as
-# running it, and a door scan runs several.
+# The statements of the scan path, built once: composing a statement costs about as much as
+# running it, and a door scan runs several. Writes are Core statements over the tables, so a
+# batch of scans stores each kind of row with one executemany.
 _RECEIPT = select(ScanReceipt).where(
     ScanReceipt.scanner_id == bindparam("scanner_id"),
     ScanReceipt.client_scan_id == bindparam("client_scan_id"),
 )
-_ATTENDANCE = select(Attendance).where(
-    Attendance.registration_id == bindparam("registration_id"),
-    Attendance.place == bindparam("place"),
+_PRESENCES = select(
+    Attendance.id,
+    Attendance.event_id,
+    Attendance.registration_id,
+    Attendance.session_id,
+    Attendance.place,
+    Attendance.first_checked_in_at,
+    Attendance.first_check_in_id,
+    Attendance.inside,
+    Attendance.last_scanned_at,
+).where(Attendance.registration_id.in_(bindparam("registration_ids", expanding=True)))
+_SESSION_EVENTS = select(EventSession.id, EventSession.event_id).where(
+    EventSession.id.in_(bindparam("session_ids", expanding=True))
 )
-_INSERT_CHECK_IN = insert(CheckIn)
-_INSERT_ATTENDANCE = insert(Attendance)
-# The stats' door flag on the (already locked) registration; Core, so no ORM bookkeeping.
+_CHECK_INS = CheckIn.__table__
+_ATTENDANCES = Attendance.__table__
+_INSERT_CHECK_IN = insert(_CHECK_INS)
+_INSERT_ATTENDANCE = insert(_ATTENDANCES)
+_INSERT_RECEIPT = insert(ScanReceipt.__table__)
+# Earliest scan wins: a late offline scan moves the first check-in back.
+_MOVE_CHECK_IN = (
+    update(_CHECK_INS)
+    .where(_CHECK_INS.c.id == bindparam("check_in_id"))
+    .values(
+        scanned_at=bindparam("moved_to"),
+        device_id=func.coalesce(bindparam("moved_by_device", type_=String), _CHECK_INS.c.device_id),
+        updated_at=bindparam("moved_at"),
+    )
+)
+_UPDATE_ATTENDANCE = (
+    update(_ATTENDANCES)
+    .where(_ATTENDANCES.c.id == bindparam("attendance_id"))
+    .values(
+        first_checked_in_at=bindparam("new_first_checked_in_at"),
+        first_check_in_id=bindparam("new_first_check_in_id"),
+        inside=bindparam("new_inside"),
+        last_scanned_at=bindparam("new_last_scanned_at"),
+    )
+)
+# The stats' door flag on the (already locked) registration.
 _SET_CHECKED_IN_AT_DOOR = (
     update(Registration.__table__)
     .where(Registration.__table__.c.id == bindparam("registration_id"))
@@ -111,14 +145,20 @@ def scan_badge(
 ) -> ScanResult:
     """Check a badge in or out at the door or a session room; commits."""
     event, _role = events.require_staff(session, event_id, scanner)
-    return commit_or_replay(
-        session,
-        scanner,
-        scan,
-        "check_in",
-        event_id,
-        lambda: apply_scan(session, scanner=scanner, event=event, scan=scan, now=now),
-    )
+
+    def apply() -> ScanResult:
+        replayed = replay_receipt(
+            session, scanner, scan.client_scan_id, scan.fingerprint("check_in", event_id)
+        )
+        if replayed is not None:
+            return replayed
+        batch = CheckInBatch(session, scanner, now)
+        batch.lock([scan])
+        result = batch.apply(event, scan)
+        batch.write()
+        return result
+
+    return commit_or_replay(session, scanner, scan, "check_in", event_id, apply)
 
 
 def commit_or_replay(
@@ -165,16 +205,29 @@ def replay_receipt(
 
 
 def with_attendee(session: Session, body: dict[str, Any]) -> dict[str, Any]:
-    """A stored answer with the attendee's name read live: receipts keep no one's name, so
-    erasing an account leaves nothing personal behind in them."""
-    if "registration_id" not in body:
-        return body
-    name = session.scalar(
-        select(User.display_name)
-        .join(Registration, Registration.user_id == User.id)
-        .where(Registration.id == uuid.UUID(body["registration_id"]))
-    )
-    return {**body, "attendee": {"display_name": name}}
+    return with_attendees(session, [body])[0]
+
+
+def with_attendees(session: Session, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Stored answers with the attendees' names read live (one query): receipts keep no one's
+    name, so erasing an account leaves nothing personal behind in them."""
+    ids = {uuid.UUID(body["registration_id"]) for body in bodies if "registration_id" in body}
+    if not ids:
+        return bodies
+    names = {
+        str(registration_id): name
+        for registration_id, name in session.execute(
+            select(Registration.id, User.display_name)
+            .join(User, User.id == Registration.user_id)
+            .where(Registration.id.in_(ids))
+        )
+    }
+    return [
+        {**body, "attendee": {"display_name": names.get(body["registration_id"])}}
+        if "registration_id" in body
+        else body
+        for body in bodies
+    ]
 
 
 def store_receipt(
@@ -187,225 +240,292 @@ def store_receipt(
     now: datetime,
 ) -> None:
     if client_scan_id:
-        session.add(
-            ScanReceipt(
-                scanner_id=scanner.id,
-                client_scan_id=client_scan_id,
-                kind=kind,
-                fingerprint=fingerprint,
-                created=result.created,
-                result={k: v for k, v in result.body.items() if k != "attendee"},
-                created_at=now,
-            )
+        session.execute(
+            _INSERT_RECEIPT,
+            [_receipt_values(scanner, client_scan_id, kind, fingerprint, result, now)],
         )
-        session.flush()
 
 
-def apply_scan(
-    session: Session,
-    *,
+def _receipt_values(
     scanner: User,
-    event: Event,
-    scan: BadgeScan,
-    now: datetime,
-    check_receipt: bool = True,
-) -> ScanResult:
-    """The scan's effect inside the caller's transaction (the offline sync uses savepoints).
-
-    `check_receipt=False` when the caller already looked the client_scan_id up (a sync batch
-    fetches all its receipts in one query). Two identical scans racing each other both get
-    here; the unique receipt makes the later one fail and replay the first one's answer.
-    """
-    fingerprint = scan.fingerprint("check_in", event.id)
-    if check_receipt:
-        replayed = replay_receipt(session, scanner, scan.client_scan_id, fingerprint)
-        if replayed is not None:
-            return replayed
-
-    scanned_at = scan.scanned_at or now
-    if scanned_at > now + MAX_CLOCK_SKEW:
-        raise InvalidInput(
-            "scanned_at is in the future",
-            errors={"scanned_at": ["Must not be more than 5 minutes ahead."]},
-        )
-    if scan.direction not in (ENTRY, EXIT):
-        raise InvalidInput(errors={"direction": ["Must be entry or exit."]})
-    place = DOOR
-    if scan.session_id is not None:
-        event_session = session.get(EventSession, scan.session_id)
-        if event_session is None or event_session.event_id != event.id:
-            raise InvalidInput(
-                "No such session at this event",
-                errors={"session_id": ["No such session at this event."]},
-            )
-        place = str(scan.session_id)
-
-    # Serialize every scan of this registration (the row lock is taken by the badge lookup
-    # itself): the read-then-write below is safe under it.
-    registration = badges.resolve_badge(session, scan.badge, event.id, lock=True)
-    if not (event.starts_at - WINDOW_OPENS_BEFORE_START <= scanned_at <= event.ends_at):
-        raise OutsideCheckInWindow(
-            window_opens_at=to_iso(event.starts_at - WINDOW_OPENS_BEFORE_START),
-            window_closes_at=to_iso(event.ends_at),
-        )
-
-    attendance = session.scalar(_ATTENDANCE, {"registration_id": registration.id, "place": place})
-    if scan.direction == ENTRY:
-        result = _enter(
-            session, scanner, event, registration, attendance, scan, place, scanned_at, now
-        )
-    else:
-        result = _exit(
-            session, scanner, event, registration, attendance, scan, place, scanned_at, now
-        )
-    store_receipt(session, scanner, scan.client_scan_id, "check_in", fingerprint, result, now)
-    return result
-
-
-def _check_in_values(
-    scanner: User,
-    event: Event,
-    registration: Registration,
-    scan: BadgeScan,
-    place: str,
-    direction: str,
-    scanned_at: datetime,
+    client_scan_id: str,
+    kind: str,
+    fingerprint: str,
+    result: ScanResult,
     now: datetime,
 ) -> dict[str, Any]:
     return {
         "id": uuid.uuid4(),
-        "event_id": event.id,
-        "registration_id": registration.id,
-        "session_id": scan.session_id,
-        "place": place,
-        "direction": direction,
-        "scanned_at": scanned_at,
-        "received_at": now,
-        "updated_at": now,
-        "device_id": scan.device_id,
-        "scanned_by_id": scanner.id,
-        "client_scan_id": scan.client_scan_id,
+        "scanner_id": scanner.id,
+        "client_scan_id": client_scan_id,
+        "kind": kind,
+        "fingerprint": fingerprint,
+        "created": result.created,
+        "result": {k: v for k, v in result.body.items() if k != "attendee"},
+        "created_at": now,
     }
 
 
-def _new_row(*args: Any) -> CheckIn:
-    return CheckIn(**_check_in_values(*args))
+@dataclass
+class _Presence:
+    """A registration's presence at one place (an `attendances` row), as a batch sees it."""
+
+    values: dict[str, Any]
+    stored: bool  # False: the batch creates the row
+    changed: bool = False
 
 
-def _enter(
-    session: Session,
-    scanner: User,
-    event: Event,
-    registration: Registration,
-    attendance: Attendance | None,
-    scan: BadgeScan,
-    place: str,
-    scanned_at: datetime,
-    now: datetime,
-) -> ScanResult:
-    if attendance is None:
-        # The common case, kept lean: two plain INSERTs instead of a unit-of-work flush.
-        values = _check_in_values(scanner, event, registration, scan, place, ENTRY, scanned_at, now)
-        session.execute(_INSERT_CHECK_IN, [values])
-        session.execute(
-            _INSERT_ATTENDANCE,
-            [
+class CheckInBatch:
+    """Check-in scans decided in memory against rows read once, then stored with one statement
+    per kind of write. A single scan is a batch of one; an offline sync batch is up to 500.
+
+    `lock` takes the row locks of every registration the scans name, in id order, then reads
+    their presences: after the locks, so it sees what the scans before ours committed. `apply`
+    decides one scan, in the caller's order, and raises a refusal before recording anything,
+    so a refused scan needs no savepoint to undo. `write` stores what the applied scans decided.
+    """
+
+    def __init__(self, session: Session, scanner: User, now: datetime) -> None:
+        self._session = session
+        self._scanner = scanner
+        self._now = now
+        self._registrations: dict[str, Row] = {}
+        self._session_events: dict[uuid.UUID, uuid.UUID] = {}
+        self._presences: dict[tuple[uuid.UUID, str], _Presence] = {}
+        self._new_check_ins: dict[uuid.UUID, dict[str, Any]] = {}
+        self._moved_check_ins: dict[uuid.UUID, dict[str, Any]] = {}
+        self._checked_in_at_door: list[uuid.UUID] = []
+        self._receipts: list[dict[str, Any]] = []
+
+    def lock(self, scans: list[BadgeScan]) -> None:
+        session = self._session
+        self._registrations = badges.lock_scanned_registrations(
+            session, [scan.badge for scan in scans]
+        )
+        registration_ids = {row.registration_id for row in self._registrations.values()}
+        if registration_ids:
+            for row in session.execute(_PRESENCES, {"registration_ids": list(registration_ids)}):
+                values = row._asdict()
+                self._presences[(values["registration_id"], values["place"])] = _Presence(
+                    values, stored=True
+                )
+        session_ids = {scan.session_id for scan in scans if scan.session_id is not None}
+        if session_ids:
+            self._session_events = dict(
+                session.execute(_SESSION_EVENTS, {"session_ids": list(session_ids)}).all()
+            )
+
+    def apply(self, event: Event, scan: BadgeScan) -> ScanResult:
+        """One scan's answer; raises its refusal (a DomainError) having changed nothing."""
+        scanned_at = scan.scanned_at or self._now
+        if scanned_at > self._now + MAX_CLOCK_SKEW:
+            raise InvalidInput(
+                "scanned_at is in the future",
+                errors={"scanned_at": ["Must not be more than 5 minutes ahead."]},
+            )
+        if scan.direction not in (ENTRY, EXIT):
+            raise InvalidInput(errors={"direction": ["Must be entry or exit."]})
+        place = DOOR
+        if scan.session_id is not None:
+            if self._session_events.get(scan.session_id) != event.id:
+                raise InvalidInput(
+                    "No such session at this event",
+                    errors={"session_id": ["No such session at this event."]},
+                )
+            place = str(scan.session_id)
+        registration = badges.scanned_registration(self._registrations, scan.badge, event.id)
+        if not (event.starts_at - WINDOW_OPENS_BEFORE_START <= scanned_at <= event.ends_at):
+            raise OutsideCheckInWindow(
+                window_opens_at=to_iso(event.starts_at - WINDOW_OPENS_BEFORE_START),
+                window_closes_at=to_iso(event.ends_at),
+            )
+
+        presence = self._presences.get((registration.registration_id, place))
+        if scan.direction == ENTRY:
+            result = self._enter(event, registration, presence, scan, place, scanned_at)
+        else:
+            result = self._exit(event, registration, presence, scan, place, scanned_at)
+        if scan.client_scan_id:
+            fingerprint = scan.fingerprint("check_in", event.id)
+            self._receipts.append(
+                _receipt_values(
+                    self._scanner, scan.client_scan_id, "check_in", fingerprint, result, self._now
+                )
+            )
+        return result
+
+    def write(self) -> None:
+        """Store what the applied scans decided (check-ins first: presences point at them)."""
+        writes = (
+            (_INSERT_CHECK_IN, list(self._new_check_ins.values())),
+            (_MOVE_CHECK_IN, list(self._moved_check_ins.values())),
+            (_INSERT_ATTENDANCE, [p.values for p in self._presences.values() if not p.stored]),
+            (
+                _UPDATE_ATTENDANCE,
+                [
+                    {
+                        "attendance_id": p.values["id"],
+                        "new_first_checked_in_at": p.values["first_checked_in_at"],
+                        "new_first_check_in_id": p.values["first_check_in_id"],
+                        "new_inside": p.values["inside"],
+                        "new_last_scanned_at": p.values["last_scanned_at"],
+                    }
+                    for p in self._presences.values()
+                    if p.stored and p.changed
+                ],
+            ),
+            (
+                _SET_CHECKED_IN_AT_DOOR,
+                [{"registration_id": id_, "checked_in": True} for id_ in self._checked_in_at_door],
+            ),
+            (_INSERT_RECEIPT, self._receipts),
+        )
+        for statement, rows in writes:
+            if rows:
+                self._session.execute(statement, rows)
+
+    def _enter(
+        self,
+        event: Event,
+        registration: Row,
+        presence: _Presence | None,
+        scan: BadgeScan,
+        place: str,
+        scanned_at: datetime,
+    ) -> ScanResult:
+        if presence is None:
+            row = self._new_check_in(event, registration, scan, place, ENTRY, scanned_at)
+            self._presences[(registration.registration_id, place)] = _Presence(
                 {
                     "id": uuid.uuid4(),
                     "event_id": event.id,
-                    "registration_id": registration.id,
+                    "registration_id": registration.registration_id,
                     "session_id": scan.session_id,
                     "place": place,
                     "first_checked_in_at": scanned_at,
-                    "first_check_in_id": values["id"],
+                    "first_check_in_id": row["id"],
                     "inside": True,
                     "last_scanned_at": scanned_at,
-                }
-            ],
-        )
-        if place == DOOR:
-            _mark_checked_in_at_door(session, registration.id, True)
-        return _answer("checked_in", True, registration, CheckIn(**values), scanned_at)
+                },
+                stored=False,
+            )
+            if place == DOOR:
+                self._checked_in_at_door.append(registration.registration_id)
+            return _answer("checked_in", registration, row, scanned_at)
 
-    if scanned_at < attendance.first_checked_in_at:
-        # Earliest scan wins: a late offline scan moves the first check-in back, no new row.
-        first = session.get(CheckIn, attendance.first_check_in_id)
-        first.scanned_at = scanned_at
-        first.device_id = scan.device_id or first.device_id
-        first.updated_at = now
-        attendance.first_checked_in_at = scanned_at
-    if not attendance.inside and scanned_at > attendance.last_scanned_at:
-        # Back in after a scanned exit: a new entry, so `inside_now` stays right.
-        row = _new_row(scanner, event, registration, scan, place, ENTRY, scanned_at, now)
-        session.add(row)
-        attendance.inside = True
-        attendance.last_scanned_at = scanned_at
-        return _answer("checked_in", True, registration, row, attendance.first_checked_in_at)
-    return ScanResult(
-        False,
-        {
-            "status": "already_checked_in",
-            "registration_id": str(registration.id),
-            "check_in_id": str(attendance.first_check_in_id),
-            "attendee": {"display_name": registration.user.display_name},
-            "first_checked_in_at": to_iso(attendance.first_checked_in_at),
-            "session_id": str(scan.session_id) if scan.session_id else None,
-        },
-    )
-
-
-def _exit(
-    session: Session,
-    scanner: User,
-    event: Event,
-    registration: Registration,
-    attendance: Attendance | None,
-    scan: BadgeScan,
-    place: str,
-    scanned_at: datetime,
-    now: datetime,
-) -> ScanResult:
-    if attendance is None:
-        raise NotCheckedIn()
-    if not attendance.inside or scanned_at < attendance.last_scanned_at:
+        state = presence.values
+        if scanned_at < state["first_checked_in_at"]:
+            self._move_first_check_in(state["first_check_in_id"], scan.device_id, scanned_at)
+            state["first_checked_in_at"] = scanned_at
+            presence.changed = True
+        if not state["inside"] and scanned_at > state["last_scanned_at"]:
+            # Back in after a scanned exit: a new entry, so `inside_now` stays right.
+            row = self._new_check_in(event, registration, scan, place, ENTRY, scanned_at)
+            state["inside"] = True
+            state["last_scanned_at"] = scanned_at
+            presence.changed = True
+            return _answer("checked_in", registration, row, state["first_checked_in_at"])
         return ScanResult(
             False,
             {
-                "status": "already_checked_out",
-                "registration_id": str(registration.id),
-                "attendee": {"display_name": registration.user.display_name},
-                "first_checked_in_at": to_iso(attendance.first_checked_in_at),
+                "status": "already_checked_in",
+                "registration_id": str(registration.registration_id),
+                "check_in_id": str(state["first_check_in_id"]),
+                "attendee": {"display_name": registration.display_name},
+                "first_checked_in_at": to_iso(state["first_checked_in_at"]),
                 "session_id": str(scan.session_id) if scan.session_id else None,
             },
         )
-    row = _new_row(scanner, event, registration, scan, place, EXIT, scanned_at, now)
-    session.add(row)
-    attendance.inside = False
-    attendance.last_scanned_at = scanned_at
-    return _answer("checked_out", True, registration, row, attendance.first_checked_in_at)
+
+    def _exit(
+        self,
+        event: Event,
+        registration: Row,
+        presence: _Presence | None,
+        scan: BadgeScan,
+        place: str,
+        scanned_at: datetime,
+    ) -> ScanResult:
+        if presence is None:
+            raise NotCheckedIn()
+        state = presence.values
+        if not state["inside"] or scanned_at < state["last_scanned_at"]:
+            return ScanResult(
+                False,
+                {
+                    "status": "already_checked_out",
+                    "registration_id": str(registration.registration_id),
+                    "attendee": {"display_name": registration.display_name},
+                    "first_checked_in_at": to_iso(state["first_checked_in_at"]),
+                    "session_id": str(scan.session_id) if scan.session_id else None,
+                },
+            )
+        row = self._new_check_in(event, registration, scan, place, EXIT, scanned_at)
+        state["inside"] = False
+        state["last_scanned_at"] = scanned_at
+        presence.changed = True
+        return _answer("checked_out", registration, row, state["first_checked_in_at"])
+
+    def _new_check_in(
+        self,
+        event: Event,
+        registration: Row,
+        scan: BadgeScan,
+        place: str,
+        direction: str,
+        scanned_at: datetime,
+    ) -> dict[str, Any]:
+        row = {
+            "id": uuid.uuid4(),
+            "event_id": event.id,
+            "registration_id": registration.registration_id,
+            "session_id": scan.session_id,
+            "place": place,
+            "direction": direction,
+            "scanned_at": scanned_at,
+            "received_at": self._now,
+            "updated_at": self._now,
+            "device_id": scan.device_id,
+            "scanned_by_id": self._scanner.id,
+            "client_scan_id": scan.client_scan_id,
+        }
+        self._new_check_ins[row["id"]] = row
+        return row
+
+    def _move_first_check_in(
+        self, check_in_id: uuid.UUID, device_id: str | None, scanned_at: datetime
+    ) -> None:
+        """The first check-in now happened at `scanned_at`, seen by `device_id` if it says."""
+        pending = self._new_check_ins.get(check_in_id)
+        if pending is not None:  # stored by this same batch
+            pending["scanned_at"] = scanned_at
+            pending["device_id"] = device_id or pending["device_id"]
+            return
+        moved = self._moved_check_ins.setdefault(
+            check_in_id, {"check_in_id": check_in_id, "moved_by_device": None}
+        )
+        moved["moved_to"] = scanned_at
+        moved["moved_by_device"] = device_id or moved["moved_by_device"]
+        moved["moved_at"] = self._now
 
 
 def _answer(
-    status: str,
-    created: bool,
-    registration: Registration,
-    row: CheckIn,
-    first_checked_in_at: datetime,
+    status: str, registration: Row, row: dict[str, Any], first_checked_in_at: datetime
 ) -> ScanResult:
     return ScanResult(
-        created,
+        True,
         {
             "status": status,
-            "check_in_id": str(row.id),
-            "registration_id": str(registration.id),
-            "attendee": {"display_name": registration.user.display_name},
-            "checked_in_at": to_iso(row.scanned_at),
+            "check_in_id": str(row["id"]),
+            "registration_id": str(registration.registration_id),
+            "attendee": {"display_name": registration.display_name},
+            "checked_in_at": to_iso(row["scanned_at"]),
             "first_checked_in_at": to_iso(first_checked_in_at),
-            "scanned_at": to_iso(row.scanned_at),
-            "received_at": to_iso(row.received_at),
-            "direction": row.direction,
-            "session_id": str(row.session_id) if row.session_id else None,
-            "device_id": row.device_id,
+            "scanned_at": to_iso(row["scanned_at"]),
+            "received_at": to_iso(row["received_at"]),
+            "direction": row["direction"],
+            "session_id": str(row["session_id"]) if row["session_id"] else None,
+            "device_id": row["device_id"],
         },
     )
 

@@ -1,32 +1,40 @@
 """Offline sync: a phone's queued scans (check-ins and contact exchanges) applied in one go.
 
-Each scan runs in its own savepoint, so a refused scan never undoes the others; its
-`client_scan_id` receipt makes a replayed batch change nothing; the phone's `scanned_at` is the
-time that counts. Scans are applied grouped by the badge's registration (keeping their order
-within a registration) so two devices syncing overlapping batches take row locks in the same
-order; a deadlock that still happens is retried with the whole batch, which is safe because
-the batch is idempotent.
+A refused scan never undoes the others; its `client_scan_id` receipt makes a replayed batch
+change nothing; the phone's `scanned_at` is the time that counts. The batch's check-ins are
+one `CheckInBatch`: every registration they name is locked up front in id order (so two
+devices syncing overlapping batches never deadlock each other), decided in memory, and stored
+with one statement per table. A contact exchange runs in its own savepoint. A deadlock that
+still happens, or a scan stored meanwhile by a twin request, runs the whole batch again, which
+is safe because the batch is idempotent.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services import badges, contacts, events
-from services.checkins import BadgeScan, ScanResult, apply_scan, replay_receipt, with_attendee
+from services import contacts, events
+from services.checkins import (
+    BadgeScan,
+    CheckInBatch,
+    ScanResult,
+    replay_receipt,
+    with_attendees,
+)
 from services.db import retrying_transient_conflicts
 from services.errors import DomainError, ScanIdReused
-from services.models import BadgeCode, Event, ScanReceipt, User
+from services.models import Event, ScanReceipt, User
 
 MAX_BATCH = 500
 CHECK_IN = "check_in"
 CONTACT = "contact"
+TWIN_RETRIES = 3
 
 EventCache = dict[tuple[str, uuid.UUID], Event | DomainError]
 
@@ -58,25 +66,43 @@ def sync_scans(
         session.commit()
         return outcomes
 
-    return retrying_transient_conflicts(session, transaction)
+    for attempt in range(TWIN_RETRIES):
+        try:
+            return retrying_transient_conflicts(session, transaction)
+        except IntegrityError:
+            # A twin request (same scanner, same client_scan_id) stored one of our scans after
+            # we read the receipts; run again, and that scan replays its stored answer.
+            session.rollback()
+            if attempt == TWIN_RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _apply_batch(
     session: Session, scanner: User, scans: list[QueuedScan], now: datetime
 ) -> list[SyncOutcome]:
-    outcomes: list[SyncOutcome | None] = [None] * len(scans)
+    outcomes: list[SyncOutcome] = []
     event_cache: EventCache = {}
     receipts = _receipts(session, scanner, scans)
-    for index in _lock_order(session, scans):
-        queued = scans[index]
-        receipt = receipts.get(queued.scan.client_scan_id)
+    check_ins = CheckInBatch(session, scanner, now)
+    check_ins.lock(
+        [
+            queued.scan
+            for queued in scans
+            if queued.kind == CHECK_IN and queued.scan.client_scan_id not in receipts
+        ]
+    )
+    for queued in scans:
+        receipt = receipts.get(queued.scan.client_scan_id) if queued.scan.client_scan_id else None
         if receipt is not None:
-            outcomes[index] = _replay(session, queued, receipt)
+            outcome = _replay(queued, receipt)
         else:
-            outcomes[index] = _apply_one(session, scanner, queued, event_cache, now)
-            if queued.scan.client_scan_id and outcomes[index].result is not None:
-                receipts[queued.scan.client_scan_id] = _receipt_of(queued, outcomes[index])
-    return [o for o in outcomes if o is not None]
+            outcome = _apply_one(session, scanner, queued, check_ins, event_cache, now)
+            if queued.scan.client_scan_id and outcome.result is not None:
+                receipts[queued.scan.client_scan_id] = _receipt_of(queued, outcome)
+        outcomes.append(outcome)
+    check_ins.write()
+    return _with_attendees(session, outcomes)
 
 
 def _receipts(session: Session, scanner: User, scans: list[QueuedScan]) -> dict[str, tuple]:
@@ -100,37 +126,25 @@ def _receipt_of(queued: QueuedScan, outcome: SyncOutcome) -> tuple:
     return (fingerprint, outcome.result.created, outcome.result.body)
 
 
-def _replay(session: Session, queued: QueuedScan, receipt: tuple) -> SyncOutcome:
+def _replay(queued: QueuedScan, receipt: tuple) -> SyncOutcome:
     fingerprint, created, body = receipt
     if fingerprint != queued.scan.fingerprint(queued.kind, queued.event_id):
         return SyncOutcome(
             queued,
             error=ScanIdReused(errors={"client_scan_id": ["Already used for a different scan."]}),
         )
-    return SyncOutcome(
-        queued, result=ScanResult(created, with_attendee(session, body), replayed=True)
-    )
+    return SyncOutcome(queued, result=ScanResult(created, body, replayed=True))
 
 
-def _lock_order(session: Session, scans: list[QueuedScan]) -> list[int]:
-    """Indexes of `scans`, grouped by the registration each badge belongs to."""
-    hashes = {}
-    for index, queued in enumerate(scans):
-        code = badges.parse_scanned_badge(queued.scan.badge)
-        hashes[index] = badges.code_hash(code) if code else None
-    wanted = {h for h in hashes.values() if h}
-    registration_of = (
-        dict(
-            session.execute(
-                select(BadgeCode.code_hash, BadgeCode.registration_id).where(
-                    BadgeCode.code_hash.in_(wanted)
-                )
-            ).all()
-        )
-        if wanted
-        else {}
-    )
-    return sorted(range(len(scans)), key=lambda i: (str(registration_of.get(hashes[i], "")), i))
+def _with_attendees(session: Session, outcomes: list[SyncOutcome]) -> list[SyncOutcome]:
+    """Replayed check-ins get their attendee's name, read live for all of them in one query."""
+    replayed = [
+        i for i, outcome in enumerate(outcomes) if outcome.result and outcome.result.replayed
+    ]
+    bodies = with_attendees(session, [outcomes[i].result.body for i in replayed])
+    for i, body in zip(replayed, bodies, strict=True):
+        outcomes[i] = replace(outcomes[i], result=replace(outcomes[i].result, body=body))
+    return outcomes
 
 
 def _event_for(session: Session, scanner: User, queued: QueuedScan, cache: EventCache) -> Event:
@@ -154,37 +168,24 @@ def _apply_one(
     session: Session,
     scanner: User,
     queued: QueuedScan,
+    check_ins: CheckInBatch,
     cache: EventCache,
     now: datetime,
 ) -> SyncOutcome:
-    kind_key = (queued.kind, queued.event_id)
     try:
+        event = _event_for(session, scanner, queued, cache)
+        if queued.kind == CHECK_IN:
+            return SyncOutcome(queued, result=check_ins.apply(event, queued.scan))
         with session.begin_nested():
-            event = _event_for(session, scanner, queued, cache)
-            if queued.kind == CHECK_IN:
-                result = apply_scan(
-                    session,
-                    scanner=scanner,
-                    event=event,
-                    scan=queued.scan,
-                    now=now,
-                    check_receipt=False,
-                )
-            else:
-                result = contacts.apply_exchange(
-                    session,
-                    scanner=scanner,
-                    event=event,
-                    scan=queued.scan,
-                    note=queued.note,
-                    now=now,
-                )
+            result = contacts.apply_exchange(
+                session, scanner=scanner, event=event, scan=queued.scan, note=queued.note, now=now
+            )
         return SyncOutcome(queued, result=result)
     except DomainError as error:
         return SyncOutcome(queued, error=error)
     except IntegrityError:
         # The same client_scan_id was committed meanwhile by another request: replay it.
-        fingerprint = queued.scan.fingerprint(*kind_key)
+        fingerprint = queued.scan.fingerprint(queued.kind, queued.event_id)
         replayed = replay_receipt(session, scanner, queued.scan.client_scan_id, fingerprint)
         if replayed is None:
             raise

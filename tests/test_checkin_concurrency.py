@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from services.clock import SettableClock
 from services.db import make_engine
 from services.migrations import upgrade_to_head
-from services.models import CheckIn
+from services.models import CheckIn, ScanReceipt
 from tests.conftest import T0
 from tests.live import committing_app, http_json, live_server, run_at_once
 from tests.support import event_with_staff, new_user, register
@@ -91,3 +91,89 @@ def test_16_threads_through_a_live_server_on_sqlite(tmp_dir):
     assert Counter(results) == {(201, "checked_in"): 1, (200, "already_checked_in"): 15}
     assert _check_in_rows(engine, registration["id"]) == 1
     engine.dispose()
+
+
+def _sync(app, scanner, scans):
+    response = app.test_client().post(
+        "/v1/sync/scans",
+        json={"scans": scans},
+        headers={"Authorization": f"Bearer {scanner.token}"},
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()["results"]
+
+
+def test_overlapping_sync_batches_in_opposite_orders_on_postgresql(engine, is_postgres):
+    """Each batch locks its registrations up front in id order, whatever order its scans
+    come in; four devices syncing the same 40 badges, two of them backwards, all finish and
+    store one check-in per badge."""
+    if not is_postgres:
+        pytest.skip("needs PostgreSQL (TEST_DATABASE_URL)")
+    app = committing_app(engine, SettableClock(T0))
+    client = app.test_client()
+    setup = event_with_staff(client)
+    registrations = [register(new_user(client), setup.event_id) for _ in range(40)]
+    devices = [setup.staff, setup.organizer, setup.staff, setup.organizer]
+
+    def sync(index):
+        ordered = registrations if index % 2 == 0 else registrations[::-1]
+        scans = [
+            {
+                "client_scan_id": str(uuid.uuid4()),
+                "kind": "check_in",
+                "event_id": setup.event_id,
+                "badge": registration["badge_code"],
+                "scanned_at": "2026-06-01T08:30:00Z",
+            }
+            for registration in ordered
+        ]
+        return _sync(app, devices[index], scans)
+
+    results = run_at_once(len(devices), sync)
+    statuses = Counter(
+        (result["registration_id"], result["status"]) for batch in results for result in batch
+    )
+    for registration in registrations:
+        assert statuses[(registration["id"], "checked_in")] == 1
+        assert statuses[(registration["id"], "already_checked_in")] == len(devices) - 1
+        assert _check_in_rows(engine, registration["id"]) == 1
+
+
+def test_the_same_batch_from_six_threads_is_stored_once_on_postgresql(engine, is_postgres):
+    """A phone retrying its sync while the first try is still running: the copies that read
+    the receipts before the first one committed fail on the receipts' unique key when they
+    store theirs, run again, and then answer `duplicate` with the first one's answers."""
+    if not is_postgres:
+        pytest.skip("needs PostgreSQL (TEST_DATABASE_URL)")
+    app = committing_app(engine, SettableClock(T0))
+    client = app.test_client()
+    setup = event_with_staff(client)
+    registrations = [register(new_user(client), setup.event_id) for _ in range(30)]
+    scans = [
+        {
+            "client_scan_id": str(uuid.uuid4()),
+            "kind": "check_in",
+            "event_id": setup.event_id,
+            "badge": registration["badge_code"],
+            "scanned_at": "2026-06-01T08:30:00Z",
+        }
+        for registration in registrations
+    ]
+
+    results = run_at_once(6, lambda _index: _sync(app, setup.staff, scans))
+    for position, registration in enumerate(registrations):
+        answers = [batch[position] for batch in results]
+        first = [a for a in answers if a["status"] == "checked_in"]
+        assert len(first) == 1, answers
+        for answer in answers:
+            if answer is not first[0]:
+                assert (answer["status"], answer["original_status"]) == ("duplicate", "checked_in")
+                assert answer["check_in_id"] == first[0]["check_in_id"]
+        assert _check_in_rows(engine, registration["id"]) == 1
+    with engine.connect() as conn:
+        stored = conn.scalar(
+            select(func.count())
+            .select_from(ScanReceipt)
+            .where(ScanReceipt.client_scan_id.in_([scan["client_scan_id"] for scan in scans]))
+        )
+    assert stored == len(scans)

@@ -1,6 +1,7 @@
 from marshmallow import Schema, fields, validate
 
 from api.fields import Instant
+from api.resources.checkins.schemas import AttendeeNameSchema
 from services.checkins import ENTRY, EXIT
 from services.sync import CHECK_IN, CONTACT, MAX_BATCH
 
@@ -52,6 +53,13 @@ class SyncResultSchema(Schema):
     registration_id = fields.String()
     first_checked_in_at = fields.String(metadata={"format": "date-time"})
     checked_in_at = fields.String(metadata={"format": "date-time"})
+    # The rest of what the single check-in endpoint answers.
+    attendee = fields.Nested(AttendeeNameSchema)
+    scanned_at = fields.String(metadata={"format": "date-time"})
+    received_at = fields.String(metadata={"format": "date-time"})
+    direction = fields.String()
+    session_id = fields.String(allow_none=True)
+    device_id = fields.String(allow_none=True)
     contact_id = fields.String()
     created = fields.Boolean(metadata={"description": "Whether this scan stored something new"})
 
