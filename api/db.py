@@ -20,6 +20,9 @@ class Database:
     engine: Engine
     session_factory: sessionmaker[Session]
     read_session_factory: sessionmaker[Session]
+    # SQLite: a write transaction holds the whole database from its first statement.
+    # PostgreSQL locks rows, so reads inside a write transaction cost others nothing.
+    writer_locks_database: bool
 
     @classmethod
     def for_engine(cls, engine: Engine) -> Database:
@@ -27,6 +30,7 @@ class Database:
             engine,
             make_session_factory(engine),
             make_session_factory(engine.execution_options(**READ_ONLY)),
+            writer_locks_database=engine.dialect.name == "sqlite",
         )
 
 

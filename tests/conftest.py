@@ -125,7 +125,12 @@ def db(session_factory) -> Iterator[Session]:
 @pytest.fixture
 def client(app, engine, session_factory, clock):
     saved = app.extensions["wellspring.db"]
-    app.extensions["wellspring.db"] = Database(engine, session_factory, session_factory)
+    app.extensions["wellspring.db"] = Database(
+        engine,
+        session_factory,
+        session_factory,
+        writer_locks_database=engine.dialect.name == "sqlite",
+    )
     limiter.reset()
     try:
         yield app.test_client()
