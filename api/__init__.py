@@ -116,6 +116,12 @@ def schema_name(schema) -> str:
     return name
 
 
+def _may_hold_nul(body: bytes) -> bool:
+    """UTF-8 JSON can only carry NUL as the escape \\u0000; a body with neither that nor a
+    zero byte (UTF-16 and UTF-32 have those) needs no walk through the parsed document."""
+    return b"\\u0000" in body or b"\x00" in body
+
+
 def _contains_nul(value: Any) -> bool:
     if isinstance(value, str):
         return "\x00" in value
@@ -129,7 +135,8 @@ def _contains_nul(value: Any) -> bool:
 def reject_nul_characters() -> None:
     """NUL can't be stored in PostgreSQL text; refuse it up front the same way on every DB."""
     in_query = any(_contains_nul(v) for v in request.args.values())
-    in_body = request.is_json and _contains_nul(request.get_json(silent=True))
+    in_body = request.is_json and _may_hold_nul(request.get_data(cache=True))
+    in_body = in_body and _contains_nul(request.get_json(silent=True))
     if in_query or in_body:
         raise InvalidInput(
             "Text must not contain NUL characters",

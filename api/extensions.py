@@ -48,7 +48,12 @@ class Blueprint(flask_smorest.Blueprint):
         return decorator
 
     def arguments(self, schema, *, location: str = "json", **kwargs):
-        """flask-smorest's, plus a documented 400: a JSON body that is not JSON at all."""
+        """flask-smorest's, plus a documented 400: a JSON body that is not JSON at all.
+
+        A schema class is instantiated here, once: webargs would build a new instance (deep
+        copies of every field) on every request."""
+        if isinstance(schema, type):
+            schema = schema()
         parse = super().arguments(schema, location=location, **kwargs)
         if location != "json":
             return parse

@@ -1,6 +1,6 @@
 """Check-in load benchmark: door scans against the framework's own ceiling, SQLite and PostgreSQL.
 
-    make bench                       # both databases, concurrency 8 and 32, 15 s each
+    make bench                       # both databases, concurrency 8 and 32, 3 rounds of 15 s runs
     .venv/bin/python bench/checkin_load.py --databases postgresql --duration 5 --profile
 
 For each database (a throwaway SQLite file; a throwaway database on BENCH_POSTGRES_URL's server):
@@ -8,8 +8,8 @@ For each database (a throwaway SQLite file; a throwaway database on BENCH_POSTGR
    a bare Flask JSON endpoint, and a Flask endpoint doing one SQLAlchemy INSERT
    (bench/ceiling_app.py).
 2. The app under the same settings (`make serve`: production, JSON access log on), the three
-   servers side by side. For each concurrency, a fresh event with 20,000 registrations
-   (bulk-seeded, hashed badge codes); the two ceilings, then
+   servers side by side. For each concurrency, 3 rounds (`--rounds`), each on a fresh event
+   with 20,000 registrations (bulk-seeded, hashed badge codes): the two ceilings, then
    - first-time scans: every request scans a badge not scanned before (201 checked_in);
    - duplicate scans: badges already checked in, round-robin (200 already_checked_in).
 3. A 500-scan `POST /v1/sync/scans` batch (and its replay) and message sends, timed one by one,
@@ -87,6 +87,7 @@ class Run:
     errors: dict[str, int]
     wrapped: bool
     notes: list[str] = field(default_factory=list)
+    round: int = 1
 
 
 def wrk(url: str, badges_file: Path, token: str, concurrency: int, duration: int) -> dict:
@@ -110,9 +111,10 @@ def wrk(url: str, badges_file: Path, token: str, concurrency: int, duration: int
     return json.loads(line.removeprefix("RESULT "))
 
 
-def to_run(database: str, scenario: str, concurrency: int, raw: dict) -> Run:
+def to_run(database: str, scenario: str, concurrency: int, raw: dict, round_: int) -> Run:
     seconds = raw["duration_us"] / 1e6
     return Run(
+        round=round_,
         database=database,
         scenario=scenario,
         concurrency=concurrency,
@@ -159,41 +161,10 @@ def measure(database: BenchDatabase, args, workdir: Path) -> tuple[list[Run], di
         for server in (bare, one_insert):
             wrk(server.base_url + "/ceiling", fillers, token, 8, 2)  # warm-up
         for concurrency in args.concurrency:
-            started = time.monotonic()
-            event = seeder.event(args.registrations)
-            print(
-                f"  c={concurrency}: seeded an event with {args.registrations} registrations "
-                f"in {time.monotonic() - started:.1f} s",
-                flush=True,
-            )
-            url = f"{app.base_url}/v1/events/{event.event_id}/check-ins"
-            for badge in event.badges[:WARM_UP_SCANS]:
-                status, body = http_json("POST", url, {"badge": badge}, token)
-                if status != 201:
-                    raise RuntimeError(f"warm-up scan answered {status}: {body}")
-            ceilings = (("ceiling: bare Flask JSON", bare), ("ceiling: one INSERT", one_insert))
-            for label, server in ceilings:
-                raw = wrk(server.base_url + "/ceiling", fillers, token, concurrency, args.duration)
-                runs.append(to_run(kind, label, concurrency, raw))
-                print_run(runs[-1])
-
-            fresh = write_lines(workdir / "fresh.txt", event.badges[WARM_UP_SCANS:])
-            raw = wrk(url, fresh, token, concurrency, args.duration)
-            first = to_run(kind, "first-time scans", concurrency, raw)
-            if first.wrapped:
-                first.notes.append("ran out of fresh badges: includes duplicates")
-            runs.append(first)
-            print_run(first)
-
-            # wrk calls request() once to check the script before it starts sending, so the
-            # first fresh badge was never scanned; responses in flight when wrk stopped may not
-            # have been processed either: leave both out.
-            sent = event.badges[WARM_UP_SCANS + 1 : WARM_UP_SCANS + first.requests - concurrency]
-            scanned = event.badges[:WARM_UP_SCANS] + sent[:5000]
-            again = write_lines(workdir / "scanned.txt", scanned)
-            raw = wrk(url, again, token, concurrency, args.duration)
-            runs.append(to_run(kind, "duplicate scans", concurrency, raw))
-            print_run(runs[-1])
+            for round_ in range(1, args.rounds + 1):
+                runs += measure_round(
+                    seeder, app, (bare, one_insert), args, workdir, concurrency, round_
+                )
 
         extras: dict[str, Any] = {
             "sync": time_sync_batch(seeder, app),
@@ -203,6 +174,60 @@ def measure(database: BenchDatabase, args, workdir: Path) -> tuple[list[Run], di
             extras["profile"] = summarize_profile(profile_scans(seeder, app, args, workdir))
     seeder.close()
     return runs, extras
+
+
+def measure_round(
+    seeder: Seeder,
+    app: Server,
+    ceiling_servers: tuple[Server, Server],
+    args,
+    workdir: Path,
+    concurrency: int,
+    round_: int,
+) -> list[Run]:
+    """One round at one concurrency: a fresh event, the two ceilings, then the scans, back to
+    back, so that whatever else the machine is doing weighs on the four runs alike."""
+    bare, one_insert = ceiling_servers
+    kind = seeder.database.kind
+    token = seeder.staff.token
+    fillers = workdir / "ceiling-badges.txt"
+    runs: list[Run] = []
+    started = time.monotonic()
+    event = seeder.event(args.registrations)
+    print(
+        f"  c={concurrency}, round {round_}: seeded an event with {args.registrations} "
+        f"registrations in {time.monotonic() - started:.1f} s",
+        flush=True,
+    )
+    url = f"{app.base_url}/v1/events/{event.event_id}/check-ins"
+    for badge in event.badges[:WARM_UP_SCANS]:
+        status, body = http_json("POST", url, {"badge": badge}, token)
+        if status != 201:
+            raise RuntimeError(f"warm-up scan answered {status}: {body}")
+    ceilings = (("ceiling: bare Flask JSON", bare), ("ceiling: one INSERT", one_insert))
+    for label, server in ceilings:
+        raw = wrk(server.base_url + "/ceiling", fillers, token, concurrency, args.duration)
+        runs.append(to_run(kind, label, concurrency, raw, round_))
+        print_run(runs[-1])
+
+    fresh = write_lines(workdir / "fresh.txt", event.badges[WARM_UP_SCANS:])
+    raw = wrk(url, fresh, token, concurrency, args.duration)
+    first = to_run(kind, "first-time scans", concurrency, raw, round_)
+    if first.wrapped:
+        first.notes.append("ran out of fresh badges: includes duplicates")
+    runs.append(first)
+    print_run(first)
+
+    # wrk calls request() once to check the script before it starts sending, so the
+    # first fresh badge was never scanned; responses in flight when wrk stopped may not
+    # have been processed either: leave both out.
+    sent = event.badges[WARM_UP_SCANS + 1 : WARM_UP_SCANS + first.requests - concurrency]
+    scanned = event.badges[:WARM_UP_SCANS] + sent[:5000]
+    again = write_lines(workdir / "scanned.txt", scanned)
+    raw = wrk(url, again, token, concurrency, args.duration)
+    runs.append(to_run(kind, "duplicate scans", concurrency, raw, round_))
+    print_run(runs[-1])
+    return runs
 
 
 def spec_paths(server: Server) -> dict[str, Any]:
@@ -390,8 +415,8 @@ def machine_description(args) -> list[str]:
         f"{wrk_version.split(' [')[0].strip()}",
         f"server: gunicorn.conf.py as `make serve` (production), 2 workers x {SERVE_THREADS} "
         "threads (gthread), JSON access log on; the ceilings under the same settings",
-        f"load: wrk, 1 thread, keep-alive, {args.duration} s per run; a fresh event of "
-        f"{args.registrations} registrations per concurrency level",
+        f"load: wrk, 1 thread, keep-alive, {args.duration} s per run; {args.rounds} rounds per "
+        f"concurrency level, each on a fresh event of {args.registrations} registrations",
     ]
 
 
@@ -417,37 +442,46 @@ def print_run(run: Run) -> None:
 
 
 def report(runs: list[Run], extras: dict[str, dict[str, Any]], header: list[str]) -> str:
+    """One line per database, scenario and concurrency: the median over the rounds of rps and
+    of each percentile, and the median of each round's ratio to that round's ceilings."""
     lines = ["", "Wellspring check-in load benchmark", *header, ""]
     lines.append(
         f"{'database':<11}{'scenario':<27}{'conc':>5}{'rps':>9}{'p50 ms':>9}{'p99 ms':>9}"
-        f"{'vs bare':>9}{'vs INSERT':>11}"
+        f"{'vs bare':>9}{'vs INSERT':>11}  rps over the rounds"
     )
     verdicts = []
+    groups: dict[tuple[str, str, int], list[Run]] = {}
     for run in runs:
-        bare = _ceiling(runs, run, "ceiling: bare Flask JSON")
-        insert = _ceiling(runs, run, "ceiling: one INSERT")
+        groups.setdefault((run.database, run.scenario, run.concurrency), []).append(run)
+    for (database, scenario, concurrency), group in groups.items():
+        rps = statistics.median(run.rps for run in group)
+        p50 = statistics.median(run.p50_ms for run in group)
+        p99 = statistics.median(run.p99_ms for run in group)
+        vs_bare = _median_ratio(runs, group, "ceiling: bare Flask JSON")
+        vs_insert = _median_ratio(runs, group, "ceiling: one INSERT")
+        notes = sorted({note for run in group for note in run.notes})
         lines.append(
-            f"{run.database:<11}{run.scenario:<27}{run.concurrency:>5}{run.rps:>9.0f}"
-            f"{run.p50_ms:>9.1f}{run.p99_ms:>9.1f}{run.rps / bare:>9.0%}{run.rps / insert:>11.0%}"
-            + (f"  ! {'; '.join(run.notes)}" if run.notes else "")
+            f"{database:<11}{scenario:<27}{concurrency:>5}{rps:>9.0f}{p50:>9.1f}{p99:>9.1f}"
+            f"{vs_bare:>9.0%}{vs_insert:>11.0%}  "
+            + " ".join(f"{run.rps:.0f}" for run in group)
+            + (f"  ! {'; '.join(notes)}" if notes else "")
         )
-        if run.scenario == "first-time scans":
+        if scenario == "first-time scans":
             verdicts.append(
-                f"{run.database} c={run.concurrency}: first-time scans at "
-                f"{run.rps / insert:.0%} of the one-INSERT ceiling (target ≥ 50%): "
-                f"{'met' if run.rps / insert >= 0.5 else 'NOT met'}"
+                f"{database} c={concurrency}: first-time scans at {vs_insert:.0%} of the "
+                f"one-INSERT ceiling (target ≥ 50%): {'met' if vs_insert >= 0.5 else 'NOT met'}"
             )
-            if run.concurrency == 8:
+            if concurrency == 8:
                 verdicts.append(
-                    f"{run.database} c=8: first-time p99 {run.p99_ms:.1f} ms (target ≤ 25 ms): "
-                    f"{'met' if run.p99_ms <= 25 else 'NOT met'}"
+                    f"{database} c=8: first-time p99 {p99:.1f} ms (target ≤ 25 ms): "
+                    f"{'met' if p99 <= 25 else 'NOT met'}"
                 )
-        unexpected = {
-            "first-time scans": "201",
-            "duplicate scans": "200",
-        }.get(run.scenario)
-        if unexpected and set(run.statuses) - {unexpected}:
-            verdicts.append(f"{run.database} {run.scenario} c={run.concurrency}: {run.statuses}")
+        expected = {"first-time scans": "201", "duplicate scans": "200"}.get(scenario)
+        for run in group:
+            if expected and set(run.statuses) - {expected}:
+                verdicts.append(
+                    f"{database} {scenario} c={concurrency} round {run.round}: {run.statuses}"
+                )
     lines.append("")
     for database, extra in extras.items():
         lines.append(f"{database}: {extra['database']}")
@@ -468,15 +502,19 @@ def report(runs: list[Run], extras: dict[str, dict[str, Any]], header: list[str]
     return "\n".join(lines)
 
 
-def _ceiling(runs: list[Run], run: Run, scenario: str) -> float:
-    for other in runs:
-        if (other.database, other.scenario, other.concurrency) == (
-            run.database,
-            scenario,
-            run.concurrency,
-        ):
-            return other.rps
-    return float("nan")
+def _median_ratio(runs: list[Run], group: list[Run], ceiling: str) -> float:
+    """The median over the rounds of rps / the same round's `ceiling` rps."""
+    ratios = []
+    for run in group:
+        for other in runs:
+            same_round = (other.database, other.concurrency, other.round) == (
+                run.database,
+                run.concurrency,
+                run.round,
+            )
+            if same_round and other.scenario == ceiling:
+                ratios.append(run.rps / other.rps)
+    return statistics.median(ratios) if ratios else float("nan")
 
 
 def main() -> None:
@@ -484,6 +522,9 @@ def main() -> None:
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--concurrency", default="8,32")
     parser.add_argument("--duration", type=int, default=15, help="seconds per run")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds per concurrency (the table shows medians)"
+    )
     parser.add_argument("--registrations", type=int, default=20_000)
     parser.add_argument("--profile", action="store_true", help="py-spy one worker (extra run)")
     args = parser.parse_args()

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import qrcode
 import qrcode.image.svg
-from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy import Connection, Row, bindparam, select, update
 from sqlalchemy.orm import Session, contains_eager
 
 from services.errors import (
@@ -141,7 +141,7 @@ _LOCK_SCANNED = (
 )
 
 
-def lock_scanned_registrations(session: Session, scanned: Iterable[str]) -> dict[str, Row]:
+def lock_scanned_registrations(connection: Connection, scanned: Iterable[str]) -> dict[str, Row]:
     """Row-lock the registrations behind what phones scanned, in one query; by the scanned
     text. A scan that names no badge is simply absent (`scanned_registration` refuses it)."""
     hash_of = {}
@@ -151,7 +151,7 @@ def lock_scanned_registrations(session: Session, scanned: Iterable[str]) -> dict
             hash_of[text] = code_hash(code)
     if not hash_of:
         return {}
-    rows = session.execute(_LOCK_SCANNED, {"code_hashes": list(set(hash_of.values()))})
+    rows = connection.execute(_LOCK_SCANNED, {"code_hashes": list(set(hash_of.values()))})
     by_hash = {row.code_hash: row for row in rows}
     return {text: by_hash[digest] for text, digest in hash_of.items() if digest in by_hash}
 

@@ -38,17 +38,28 @@ _GATE_HELD = "wellspring_sqlite_gate_held"
 
 class SQLiteWriteGate:
     """One writer at a time on a SQLite file, in turn: a thread lock queues the threads of this
-    process, an flock on `<database>-writer.lock` the processes (polled every millisecond by the
-    one thread per process that waits for it). Past the timeout the writer goes ahead anyway
-    and SQLite's own busy timeout decides, as it would without the gate."""
+    process, and two flocks the processes. Past the timeout the writer goes ahead anyway and
+    SQLite's own busy timeout decides, as it would without the gate.
+
+    A process waits for the gate (`<database>-writer.lock`, polled) holding the turnstile
+    (`<database>-writer-next.lock`), and the others wait for the turnstile in the kernel. So
+    when the writer leaves, the process in the turnstile is the only one trying the gate, even
+    if the writer's own process has more writers queued; and the next process is woken as soon
+    as the turnstile is free. With the gate alone, a busy process took it again and again
+    while the other one slept between polls (p99 of 60 ms at concurrency 8 in the check-in
+    benchmark). A process holds the turnstile at most until its own wait for the gate times
+    out, so waiting for it needs no timeout of its own."""
 
     _by_path: dict[str, SQLiteWriteGate] = {}
     _registry_lock = threading.Lock()
+    GATE_POLL_S = 0.0001  # only the process in the turnstile polls the gate
 
     def __init__(self, lock_path: str):
         self._lock_path = lock_path
+        self._turnstile_path = lock_path.removesuffix(".lock") + "-next.lock"
         self._threads = threading.Lock()
-        self._file: IO[str] | None = None
+        self._gate: IO[str] | None = None
+        self._turnstile: IO[str] | None = None
 
     @classmethod
     def for_database(cls, database_path: str) -> SQLiteWriteGate:
@@ -62,22 +73,35 @@ class SQLiteWriteGate:
         deadline = time.monotonic() + timeout
         if not self._threads.acquire(timeout=timeout):
             return False
-        if self._file is None:
-            self._file = open(self._lock_path, "a+")  # noqa: SIM115 (kept open: it holds the lock)
-        while True:
-            try:
-                fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if self._gate is None:
+            # Kept open: an open file holds its flock.
+            self._gate = open(self._lock_path, "a+")  # noqa: SIM115
+            self._turnstile = open(self._turnstile_path, "a+")  # noqa: SIM115
+        fcntl.flock(self._turnstile, fcntl.LOCK_EX)
+        try:
+            if _flock_before(self._gate, deadline, self.GATE_POLL_S):
                 return True
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    self._threads.release()
-                    return False
-                time.sleep(0.001)
+            self._threads.release()
+            return False
+        finally:
+            fcntl.flock(self._turnstile, fcntl.LOCK_UN)
 
     def release(self) -> None:
-        if self._file is not None:
-            fcntl.flock(self._file, fcntl.LOCK_UN)
+        if self._gate is not None:
+            fcntl.flock(self._gate, fcntl.LOCK_UN)
         self._threads.release()
+
+
+def _flock_before(file: IO[str], deadline: float, poll_s: float) -> bool:
+    """Take an exclusive flock on `file`, polling until `deadline`."""
+    while True:
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(poll_s)
 
 
 def make_engine(database_url: str, **kwargs) -> Engine:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import threading
@@ -88,3 +89,56 @@ def _acquire_elsewhere(gate: SQLiteWriteGate) -> bool:
     thread.start()
     thread.join()
     return outcome[0]
+
+
+_TAKE_TURNS = """
+import sys, time
+from services.db import SQLiteWriteGate
+database, name, log, rounds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+gate = SQLiteWriteGate.for_database(database)
+print("ready", flush=True)
+sys.stdin.readline()
+for _ in range(rounds):
+    assert gate.acquire(timeout=10)
+    with open(log, "a") as out:
+        out.write(name)
+    time.sleep(0.0002)  # the write transaction
+    gate.release()
+"""
+
+
+def test_processes_that_keep_writing_take_turns(tmp_dir):
+    """Two processes that want the gate again the moment they leave it: each gets it after
+    the other, instead of one taking it again and again while the other polls."""
+    database, log, rounds = str(tmp_dir / "turns.db"), tmp_dir / "turns.log", 200
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _TAKE_TURNS, database, name, str(log), str(rounds)],
+            cwd=REPO,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for name in "AB"
+    ]
+    try:
+        for writer in writers:
+            assert writer.stdout.readline().strip() == "ready"
+        for writer in writers:
+            writer.stdin.write("go\n")
+            writer.stdin.flush()
+        for writer in writers:
+            assert writer.wait(timeout=60) == 0
+    finally:
+        for writer in writers:
+            if writer.poll() is None:
+                writer.kill()
+    order = log.read_text()
+    assert sorted(order) == ["A"] * rounds + ["B"] * rounds
+    # While both were writing (from the later one's first turn to the earlier one's last),
+    # turns alternate; a run of a few allows for a moment one of them was not yet waiting.
+    both = order[
+        max(order.index("A"), order.index("B")) : min(order.rindex("A"), order.rindex("B")) + 1
+    ]
+    longest = max(len(run) for run in re.findall(r"A+|B+", both))
+    assert longest <= 3, order
