@@ -33,11 +33,11 @@ from services.errors import (
     UndoWindowPassed,
     to_iso,
 )
+from services.events import EventColumns
 from services.models import (
     DOOR,
     Attendance,
     CheckIn,
-    Event,
     EventSession,
     Registration,
     ScanReceipt,
@@ -317,7 +317,7 @@ class CheckInBatch:
                 connection.execute(_SESSION_EVENTS, {"session_ids": list(session_ids)}).all()
             )
 
-    def apply(self, event: Event, scan: BadgeScan) -> ScanResult:
+    def apply(self, event: EventColumns, scan: BadgeScan) -> ScanResult:
         """One scan's answer; raises its refusal (a DomainError) having changed nothing."""
         scanned_at = scan.scanned_at or self._now
         if scanned_at > self._now + MAX_CLOCK_SKEW:
@@ -384,11 +384,12 @@ class CheckInBatch:
         )
         for statement, rows in writes:
             if rows:
-                self._connection.execute(statement, rows)
+                # One row goes as a plain execute: a DBAPI executemany of one costs more.
+                self._connection.execute(statement, rows[0] if len(rows) == 1 else rows)
 
     def _enter(
         self,
-        event: Event,
+        event: EventColumns,
         registration: Row,
         presence: _Presence | None,
         scan: BadgeScan,
@@ -441,7 +442,7 @@ class CheckInBatch:
 
     def _exit(
         self,
-        event: Event,
+        event: EventColumns,
         registration: Row,
         presence: _Presence | None,
         scan: BadgeScan,
@@ -470,7 +471,7 @@ class CheckInBatch:
 
     def _new_check_in(
         self,
-        event: Event,
+        event: EventColumns,
         registration: Row,
         scan: BadgeScan,
         place: str,

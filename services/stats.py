@@ -45,12 +45,11 @@ from sqlalchemy.orm import Session
 
 from services import events
 from services.arrival_buckets import BucketGrid, from_epoch, to_epoch
-from services.events import REGISTERED
+from services.events import REGISTERED, EventColumns
 from services.models import (
     DOOR,
     Attendance,
     Connection,
-    Event,
     EventSession,
     Registration,
     User,
@@ -218,7 +217,7 @@ def _count_where(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((condition, 1))), 0)
 
 
-def _attendance_totals(session: Session, event: Event) -> AttendanceTotals:
+def _attendance_totals(session: Session, event: EventColumns) -> AttendanceTotals:
     # One read of the registrations index and one of the door attendances index; the door
     # rows come back grouped by minute (a few hundred groups), which is all the arrival
     # buckets need: bucket edges are whole local minutes, and UTC offsets have been whole
@@ -257,7 +256,9 @@ def _attendance_totals(session: Session, event: Event) -> AttendanceTotals:
     )
 
 
-def _arrivals(event: Event, totals: AttendanceTotals, bucket_minutes: int) -> list[ArrivalBucket]:
+def _arrivals(
+    event: EventColumns, totals: AttendanceTotals, bucket_minutes: int
+) -> list[ArrivalBucket]:
     minutes = totals.arrivals_by_minute
     if not minutes:
         return []
@@ -278,7 +279,7 @@ def _arrivals(event: Event, totals: AttendanceTotals, bucket_minutes: int) -> li
     ]
 
 
-def _session_fill(session: Session, event: Event) -> list[SessionFill]:
+def _session_fill(session: Session, event: EventColumns) -> list[SessionFill]:
     rows = session.execute(
         select(EventSession.id, EventSession.title, EventSession.starts_at, EventSession.capacity)
         .where(EventSession.event_id == event.id)
@@ -314,7 +315,7 @@ def _session_fill(session: Session, event: Event) -> list[SessionFill]:
 # Networking ---------------------------------------------------------------------------------
 
 
-def _networking(session: Session, event: Event, totals: AttendanceTotals) -> Networking:
+def _networking(session: Session, event: EventColumns, totals: AttendanceTotals) -> Networking:
     # People per exchange count among the checked-in (a few dozen rows, from the counters on
     # registrations): the networkers and their median without reading a single connection.
     histogram = sorted(
