@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 import threading
+from itertools import pairwise
 from pathlib import Path
 
 from sqlalchemy import text
@@ -135,10 +135,8 @@ def test_processes_that_keep_writing_take_turns(tmp_dir):
                 writer.kill()
     order = log.read_text()
     assert sorted(order) == ["A"] * rounds + ["B"] * rounds
-    # While both were writing (from the later one's first turn to the earlier one's last),
-    # turns alternate; a run of a few allows for a moment one of them was not yet waiting.
-    both = order[
-        max(order.index("A"), order.index("B")) : min(order.rindex("A"), order.rindex("B")) + 1
-    ]
-    longest = max(len(run) for run in re.findall(r"A+|B+", both))
-    assert longest <= 3, order
+    # The gate changes hands at nearly every turn (2 x rounds - 1 handovers would be perfect).
+    # Not at every one: one of them may start a little late, or the scheduler may hold one
+    # back between two turns and leave the other a few in a row.
+    handovers = sum(1 for this, after in pairwise(order) if this != after)
+    assert handovers >= 0.8 * (2 * rounds - 1), order
