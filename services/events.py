@@ -126,9 +126,7 @@ _EVENT_WITH_ROLE = (
 )
 
 
-def require_staff(
-    session: Session, event_id: uuid.UUID, user: User
-) -> tuple[EventColumns, str]:
+def require_staff(session: Session, event_id: uuid.UUID, user: User) -> tuple[EventColumns, str]:
     """The event (a read-only row of its columns), and the caller's role on it; organizers
     count as staff. One query for both, built once."""
     row = (

@@ -93,6 +93,20 @@ def test_16_threads_through_a_live_server_on_sqlite(tmp_dir):
     engine.dispose()
 
 
+def _door_scans(event_id, registrations):
+    """Offline door scans of these registrations' badges, one each, in this order."""
+    return [
+        {
+            "client_scan_id": str(uuid.uuid4()),
+            "kind": "check_in",
+            "event_id": event_id,
+            "badge": registration["badge_code"],
+            "scanned_at": "2026-06-01T08:30:00Z",
+        }
+        for registration in registrations
+    ]
+
+
 def _sync(app, scanner, scans):
     response = app.test_client().post(
         "/v1/sync/scans",
@@ -117,17 +131,7 @@ def test_overlapping_sync_batches_in_opposite_orders_on_postgresql(engine, is_po
 
     def sync(index):
         ordered = registrations if index % 2 == 0 else registrations[::-1]
-        scans = [
-            {
-                "client_scan_id": str(uuid.uuid4()),
-                "kind": "check_in",
-                "event_id": setup.event_id,
-                "badge": registration["badge_code"],
-                "scanned_at": "2026-06-01T08:30:00Z",
-            }
-            for registration in ordered
-        ]
-        return _sync(app, devices[index], scans)
+        return _sync(app, devices[index], _door_scans(setup.event_id, ordered))
 
     results = run_at_once(len(devices), sync)
     statuses = Counter(
@@ -149,16 +153,7 @@ def test_the_same_batch_from_six_threads_is_stored_once_on_postgresql(engine, is
     client = app.test_client()
     setup = event_with_staff(client)
     registrations = [register(new_user(client), setup.event_id) for _ in range(30)]
-    scans = [
-        {
-            "client_scan_id": str(uuid.uuid4()),
-            "kind": "check_in",
-            "event_id": setup.event_id,
-            "badge": registration["badge_code"],
-            "scanned_at": "2026-06-01T08:30:00Z",
-        }
-        for registration in registrations
-    ]
+    scans = _door_scans(setup.event_id, registrations)
 
     results = run_at_once(6, lambda _index: _sync(app, setup.staff, scans))
     for position, registration in enumerate(registrations):
