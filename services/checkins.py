@@ -384,8 +384,7 @@ class CheckInBatch:
         )
         for statement, rows in writes:
             if rows:
-                # One row goes as a plain execute: a DBAPI executemany of one costs more.
-                self._connection.execute(statement, rows[0] if len(rows) == 1 else rows)
+                self._connection.execute(statement, rows)
 
     def _enter(
         self,
