@@ -427,16 +427,12 @@ class CheckInBatch:
             state["last_scanned_at"] = scanned_at
             presence.changed = True
             return _answer("checked_in", registration, row, state["first_checked_in_at"])
-        return ScanResult(
-            False,
-            {
-                "status": "already_checked_in",
-                "registration_id": str(registration.registration_id),
-                "check_in_id": str(state["first_check_in_id"]),
-                "attendee": {"display_name": registration.display_name},
-                "first_checked_in_at": to_iso(state["first_checked_in_at"]),
-                "session_id": str(scan.session_id) if scan.session_id else None,
-            },
+        return _unchanged(
+            "already_checked_in",
+            registration,
+            state,
+            scan,
+            check_in_id=str(state["first_check_in_id"]),
         )
 
     def _exit(
@@ -452,16 +448,7 @@ class CheckInBatch:
             raise NotCheckedIn()
         state = presence.values
         if not state["inside"] or scanned_at < state["last_scanned_at"]:
-            return ScanResult(
-                False,
-                {
-                    "status": "already_checked_out",
-                    "registration_id": str(registration.registration_id),
-                    "attendee": {"display_name": registration.display_name},
-                    "first_checked_in_at": to_iso(state["first_checked_in_at"]),
-                    "session_id": str(scan.session_id) if scan.session_id else None,
-                },
-            )
+            return _unchanged("already_checked_out", registration, state, scan)
         row = self._new_check_in(event, registration, scan, place, EXIT, scanned_at)
         state["inside"] = False
         state["last_scanned_at"] = scanned_at
@@ -509,6 +496,23 @@ class CheckInBatch:
         moved["moved_to"] = scanned_at
         moved["moved_by_device"] = device_id or moved["moved_by_device"]
         moved["moved_at"] = self._now
+
+
+def _unchanged(
+    status: str, registration: Row, state: dict[str, Any], scan: BadgeScan, **extra: str
+) -> ScanResult:
+    """The answer of a scan that stored nothing new (200)."""
+    return ScanResult(
+        False,
+        {
+            "status": status,
+            "registration_id": str(registration.registration_id),
+            **extra,
+            "attendee": {"display_name": registration.display_name},
+            "first_checked_in_at": to_iso(state["first_checked_in_at"]),
+            "session_id": str(scan.session_id) if scan.session_id else None,
+        },
+    )
 
 
 def _answer(
