@@ -117,6 +117,25 @@ def test_failed_logins_are_limited_per_ip(app, anon):
         app.config["LOGIN_FAILURES_PER_IP"] = "50 per 15 minutes"
 
 
+def test_registrations_are_limited_per_ip(app, anon):
+    saved = app.config["REGISTRATIONS_PER_IP"]
+    app.config["REGISTRATIONS_PER_IP"] = "3 per minute"
+    try:
+        for _ in range(3):
+            new_user(anon.client)
+        body = {"email": unique_email(), "password": "p" * 12, "display_name": "Fourth"}
+        limited = anon.post("/v1/auth/register", json=body)
+        assert_problem(limited, 429)
+        assert int(limited.headers["Retry-After"]) > 0
+        # Refused before anything was stored: that account does not exist.
+        login = anon.post(
+            "/v1/auth/login", json={"email": body["email"], "password": body["password"]}
+        )
+        assert login.status_code == 401
+    finally:
+        app.config["REGISTRATIONS_PER_IP"] = saved
+
+
 def test_logout_revokes_only_that_token(anon):
     user = new_user(anon.client)
     second = anon.post(
