@@ -78,18 +78,11 @@ _BADGE = (
     .options(contains_eager(Registration.user))
     .where(BadgeCode.code_hash == bindparam("code_hash"))
 )
-# A locked read must see the row as it is now, not as this session last saw it.
-_BADGE_FOR_UPDATE = _BADGE.with_for_update(of=Registration).execution_options(
-    populate_existing=True
-)
 
 
-def resolve_badge(
-    session: Session, scanned: str, event_id: uuid.UUID, *, lock: bool = False
-) -> Registration:
+def resolve_badge(session: Session, scanned: str, event_id: uuid.UUID) -> Registration:
     """The live registration a scanned badge belongs to (its user loaded), or the reason it
-    does not scan. `lock` takes the registration's row lock in the same query (PostgreSQL
-    re-reads a row it waited for, so the checks below see the latest registration).
+    does not scan. (Check-ins lock many at once: `lock_scanned_registrations`.)
 
     The code is looked up by its SHA-256 digest through a unique index: the database compares
     digests, never the code, so lookup time says nothing about how much of a guess was right.
@@ -97,8 +90,7 @@ def resolve_badge(
     code = parse_scanned_badge(scanned)
     if code is None:
         raise UnknownBadge()
-    query = _BADGE_FOR_UPDATE if lock else _BADGE
-    row = session.execute(query, {"code_hash": code_hash(code)}).first()
+    row = session.execute(_BADGE, {"code_hash": code_hash(code)}).first()
     if row is None:
         raise UnknownBadge()
     badge, registration = row

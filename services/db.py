@@ -23,7 +23,7 @@ from typing import IO, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 T = TypeVar("T")
@@ -165,16 +165,25 @@ _TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
 TRANSIENT_CONFLICT_RETRIES = 3
 
 
-def retrying_transient_conflicts(session: Session, transaction: Callable[[], T]) -> T:
+def retrying_transient_conflicts(
+    session: Session, transaction: Callable[[], T], *, rerun_on_integrity_error: bool = False
+) -> T:
     """Run `transaction` (which commits), again from the start when PostgreSQL undid it for a
-    deadlock or a serialization failure; at most TRANSIENT_CONFLICT_RETRIES times."""
+    deadlock or a serialization failure; at most TRANSIENT_CONFLICT_RETRIES times in all.
+
+    `rerun_on_integrity_error` reruns it after a unique-key collision too: for an idempotent
+    transaction whose rerun sees the row the other one stored (an offline batch and its twin,
+    sent again while the first copy was still running)."""
     for attempt in range(TRANSIENT_CONFLICT_RETRIES):
         try:
             return transaction()
-        except OperationalError as error:
+        except (OperationalError, IntegrityError) as error:
             session.rollback()
-            transient = getattr(error.orig, "sqlstate", None) in _TRANSIENT_SQLSTATES
-            if not transient or attempt == TRANSIENT_CONFLICT_RETRIES - 1:
+            if isinstance(error, IntegrityError):
+                rerun = rerun_on_integrity_error
+            else:
+                rerun = getattr(error.orig, "sqlstate", None) in _TRANSIENT_SQLSTATES
+            if not rerun or attempt == TRANSIENT_CONFLICT_RETRIES - 1:
                 raise
     raise AssertionError("unreachable")
 

@@ -29,14 +29,14 @@ from services.checkins import (
 )
 from services.db import retrying_transient_conflicts
 from services.errors import DomainError, ScanIdReused
-from services.models import Event, ScanReceipt, User
+from services.events import EventColumns
+from services.models import ScanReceipt, User
 
 MAX_BATCH = 500
 CHECK_IN = "check_in"
 CONTACT = "contact"
-TWIN_RETRIES = 3
 
-EventCache = dict[tuple[str, uuid.UUID], Event | DomainError]
+EventCache = dict[tuple[str, uuid.UUID], EventColumns | DomainError]
 
 
 @dataclass(frozen=True)
@@ -66,16 +66,9 @@ def sync_scans(
         session.commit()
         return outcomes
 
-    for attempt in range(TWIN_RETRIES):
-        try:
-            return retrying_transient_conflicts(session, transaction)
-        except IntegrityError:
-            # A twin request (same scanner, same client_scan_id) stored one of our scans after
-            # we read the receipts; run again, and that scan replays its stored answer.
-            session.rollback()
-            if attempt == TWIN_RETRIES - 1:
-                raise
-    raise AssertionError("unreachable")
+    # A twin request (same scanner, same client_scan_ids) may store one of our scans after we
+    # read the receipts: its unique key then stops our commit, and the rerun replays it.
+    return retrying_transient_conflicts(session, transaction, rerun_on_integrity_error=True)
 
 
 def _apply_batch(
@@ -147,7 +140,9 @@ def _with_attendees(session: Session, outcomes: list[SyncOutcome]) -> list[SyncO
     return outcomes
 
 
-def _event_for(session: Session, scanner: User, queued: QueuedScan, cache: EventCache) -> Event:
+def _event_for(
+    session: Session, scanner: User, queued: QueuedScan, cache: EventCache
+) -> EventColumns:
     """The scan's event, checked once per batch for what this kind of scan needs."""
     key = (queued.kind, queued.event_id)
     if key not in cache:
