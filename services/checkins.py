@@ -43,10 +43,7 @@ from services.models import (
     ScanReceipt,
     User,
 )
-from services.pagination import (
-    Page,
-    oldest_first_page,
-)
+from services.pagination import Page, oldest_first_page
 
 ENTRY = "entry"
 EXIT = "exit"
@@ -147,11 +144,13 @@ def scan_badge(
     event, _role = events.require_staff(session, event_id, scanner)
 
     def apply() -> ScanResult:
-        replayed = replay_receipt(
-            session, scanner, scan.client_scan_id, scan.fingerprint("check_in", event_id)
-        )
-        if replayed is not None:
-            return replayed
+        # Only a scan with a client_scan_id has a receipt to look for (and a fingerprint,
+        # a JSON dump and a digest, to compute).
+        if scan.client_scan_id:
+            fingerprint = scan.fingerprint("check_in", event_id)
+            replayed = replay_receipt(session, scanner, scan.client_scan_id, fingerprint)
+            if replayed is not None:
+                return replayed
         batch = CheckInBatch(session, scanner, now)
         batch.lock([scan])
         result = batch.apply(event, scan)

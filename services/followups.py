@@ -28,10 +28,7 @@ from services.follow_up_states import (
 )
 from services.messaging import Pair, clean_body, side_state
 from services.models import Contact, FollowUp, FollowUpPlan, User
-from services.pagination import (
-    Page,
-    oldest_first_page,
-)
+from services.pagination import Page, oldest_first_page
 from services.throttle import (
     PairState,
     PlannedSend,
