@@ -230,7 +230,7 @@ def test_one_batch_answers_and_stores_what_the_same_scans_one_by_one_do(anon, db
         assert online.status_code == 201
         setups[event["id"]] = (badges, talk)
 
-    # (person, scanned_at minute past 08:00 or a full time, direction, in the talk?, device)
+    # (person, scanned_at as HH:MM on the event's day, direction, in the talk?, device)
     plan = [
         (0, "08:30", "entry", False, "d1"),
         (1, "08:20", "exit", False, None),  # not checked in yet: refused
@@ -318,7 +318,10 @@ def test_one_batch_answers_and_stores_what_the_same_scans_one_by_one_do(anon, db
     ]
     stored = _scan_table(db, one_by_one["id"], setups[one_by_one["id"]][1])
     assert _scan_table(db, batched["id"], setups[batched["id"]][1]) == stored
-    at = lambda hh_mm: datetime.fromisoformat(f"2026-06-01T{hh_mm}:00+00:00")  # noqa: E731
+
+    def at(hh_mm: str) -> datetime:
+        return datetime.fromisoformat(f"2026-06-01T{hh_mm}:00+00:00")
+
     assert [(s[1], s[2], s[3]) for s in stored["scans"]["Person 0"]] == [
         ("entry", at("08:05"), "d3"),  # the first entry, moved back twice
         ("exit", at("08:45"), None),
