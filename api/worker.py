@@ -1,0 +1,90 @@
+"""The delivery worker: one loop running a list of delivery steps, pass after pass.
+
+Each step delivers what is due in one outbox (follow-ups, mail, …) and answers how many items
+it handled; a step that handled a full batch is not caught up, so the loop goes round again
+without waiting. A failing step is logged and the others still run. Adding a kind of delivery
+(push notifications, a purge of expired records) is adding a `Step` to `delivery_steps`.
+
+Run by `flask --app api deliver --loop` (`make worker` in production, beside `make serve`),
+and by `make run` beside the API on a laptop (api/devserver.py supervises it).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask
+
+from services.mail.outbox import deliver_due_mail
+from services.mail.transport import transport_from_config
+from services.messaging import delivery
+
+log = logging.getLogger("wellspring.worker")
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    batch: int
+    # One pass: deliver up to `batch` due items, stop early when the event is set; answers
+    # the number handled.
+    run: Callable[[threading.Event], int]
+
+
+def delivery_steps(app: Flask, *, batch: int = 500) -> list[Step]:
+    from api.policy import THROTTLE_POLICY_EXTENSION
+
+    db = app.extensions["wellspring.db"]
+    clock = app.extensions["wellspring.clock"]
+    policy = app.extensions[THROTTLE_POLICY_EXTENSION]
+    transport = app.extensions.get("wellspring.mail_transport") or transport_from_config(
+        app.config.get("SMTP_URL"), Path(app.config["MAIL_DIR"])
+    )
+    mail_from = app.config["MAIL_FROM"]
+
+    def follow_ups(stop: threading.Event) -> int:
+        report = delivery.deliver_due_follow_ups(
+            db.session_factory, clock, policy, batch=batch, stop=stop
+        )
+        if report.processed:
+            log.info("follow-ups: %s", report)
+        return report.processed
+
+    def mail(stop: threading.Event) -> int:
+        report = deliver_due_mail(
+            db.session_factory, clock, transport, mail_from, batch=batch, stop=stop
+        )
+        if report.processed:
+            log.info("mail: %s", report)
+        return report.processed
+
+    return [
+        Step("follow-ups", batch, follow_ups),
+        Step("mail", batch, mail),
+    ]
+
+
+def run_pass(steps: list[Step], stop: threading.Event) -> bool:
+    """Every step once; answers whether some step has more waiting (a full batch)."""
+    more = False
+    for step in steps:
+        if stop.is_set():
+            break
+        try:
+            handled = step.run(stop)
+        except Exception:  # the database or the mail server went away, say: keep going
+            log.exception("delivery step %s failed; next pass", step.name)
+            continue
+        more = more or handled >= step.batch
+    return more
+
+
+def run_loop(steps: list[Step], *, interval: float, stop: threading.Event) -> None:
+    """Pass after pass until `stop` is set; waits `interval` seconds once caught up."""
+    while not stop.is_set():
+        if not run_pass(steps, stop):
+            stop.wait(interval)
