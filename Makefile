@@ -21,9 +21,10 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-## run: install, migrate DATABASE_URL (default SQLite under instance/), serve on HOST:PORT
+## run: install, migrate DATABASE_URL (default SQLite under instance/), serve on HOST:PORT,
+## and deliver follow-ups and mail beside it (api/devserver.py supervises both)
 run: migrate
-	$(BIN)/gunicorn --config gunicorn.conf.py 'api:create_app()'
+	$(BIN)/python -m api.devserver
 
 ## serve: production-like: WEB_CONCURRENCY (default 2) gunicorn processes x GUNICORN_THREADS
 ## (default 4) on DATABASE_URL (PostgreSQL), a real SECRET_KEY required; see README
@@ -33,10 +34,10 @@ serve: export GUNICORN_THREADS ?= 4
 serve: require-database-url migrate
 	$(BIN)/gunicorn --config gunicorn.conf.py 'api:create_app()'
 
-## worker: the follow-up delivery worker to run beside `make serve` (one or more)
+## worker: the delivery worker (follow-ups, mail) to run beside `make serve` (one or more)
 worker: export WELLSPRING_ENV = production
 worker: require-database-url $(VENV)/.installed
-	$(BIN)/flask --app api deliver-follow-ups --loop --interval 30
+	$(BIN)/flask --app api deliver --loop --interval 5
 
 .PHONY: require-database-url
 require-database-url:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from apispec.ext.marshmallow import MarshmallowPlugin
@@ -12,7 +13,16 @@ from flask import Flask, g, request
 from flask_cors import CORS
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from api.config import API_SETTINGS, check_secret_key, config_from_environment, cors_origins
+from api.auth import init_auth
+from api.config import (
+    API_SETTINGS,
+    PROJECT_ROOT,
+    check_mail_settings,
+    check_secret_key,
+    config_from_environment,
+    cors_origins,
+    mail_from,
+)
 from api.db import Database, close_db_session
 from api.errors import register_error_handlers
 from api.extensions import Api, limiter
@@ -20,6 +30,9 @@ from api.logs import configure_default_logging
 from api.policy import EXTENSION as THROTTLE_POLICY
 from api.policy import build_throttle_policy
 from services.accounts import accounts
+from services.accounts.revocations import revocation_set
+from services.accounts.sessions import TokenAuthority
+from services.accounts.tokens import AccessTokens
 from services.core.clock import SystemClock
 from services.core.db import make_engine
 from services.core.errors import InvalidInput
@@ -35,6 +48,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(config)
     app.json.sort_keys = False
     check_secret_key(app.config, debug=app.debug, testing=app.testing)
+    check_mail_settings(app.config, debug=app.debug, testing=app.testing)
+    app.config["MAIL_FROM"] = mail_from(app.config)
     configure_default_logging(app.config.get("LOG_LEVEL", "INFO"))
 
     if app.config.get("PASSWORD_HASH_PROFILE") == "fast":
@@ -48,6 +63,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _enable_cors_if_configured(app)
     _trust_configured_proxies(app)
     app.before_request(reject_nul_characters)
+    init_auth(app, build_token_authority(app.config))
     app.teardown_appcontext(close_db_session)
 
     api = build_api(app)
@@ -59,6 +75,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     register_commands(app)
     return app
+
+
+def build_token_authority(config: Mapping[str, Any]) -> TokenAuthority:
+    return TokenAuthority(
+        AccessTokens(config["SECRET_KEY"], int(config["ACCESS_TOKEN_TTL_SECONDS"])),
+        revocation_set(
+            config.get("TOKEN_REVOCATION_URL") or "",
+            PROJECT_ROOT / "instance" / "revoked-sessions",
+        ),
+        timedelta(days=float(config["REFRESH_TOKEN_TTL_DAYS"])),
+    )
 
 
 def build_api(app: Flask) -> Api:

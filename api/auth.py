@@ -1,38 +1,61 @@
-"""Bearer-token authentication for views."""
+"""Bearer-token authentication for views.
+
+The access token is checked without the database (signature, expiry, the revocation set every
+process sees: services.accounts.sessions.TokenAuthority); then the user is read by primary key,
+and an erased account is refused there too. `last_used_at` of the sign-in is written after the
+answer, at most once a minute per sign-in and process.
+"""
 
 from __future__ import annotations
 
-from flask import g, request
+import logging
+import threading
+import time
+import uuid
 
-from api.db import SAFE_METHODS, database, db_session
-from services.accounts import accounts
+from flask import Flask, current_app, g, request
+
+from api.db import SAFE_METHODS, database, db_session, now
+from services.accounts import accounts, sessions
+from services.accounts.sessions import TokenAuthority
+from services.accounts.tokens import AccessClaims
 from services.core.errors import InvalidToken
-from services.core.models import AccessToken, User
+from services.core.models import User
+
+AUTHORITY = "wellspring.token_authority"
+log = logging.getLogger("wellspring.auth")
+
+
+def authority() -> TokenAuthority:
+    return current_app.extensions[AUTHORITY]
+
+
+def bearer_token() -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise InvalidToken()
+    return token
 
 
 def load_user_from_token() -> User:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise InvalidToken()
+    claims = authority().check(bearer_token(), now())
     if request.method in SAFE_METHODS or not database().writer_locks_database:
-        user, access = accounts.user_for_token(db_session(), token.strip())
+        user = accounts.user_for_claims(db_session(), claims)
     else:
-        # Look the token up in a short read transaction of its own: on SQLite the request's
+        # Read the user in a short read transaction of its own: on SQLite the request's
         # session would take the database's single write lock at its first statement and hold
         # it through the lookup and the body's validation; now it takes it only for the work.
-        # (On PostgreSQL that second transaction would only cost a connection and 3 round trips.)
         reader = database().read_session_factory()
         try:
-            user, access = accounts.user_for_token(reader, token.strip())
+            user = accounts.user_for_claims(reader, claims)
             reader.expunge_all()
         finally:
             reader.close()
-        session = db_session()
-        session.add(access)
-        session.add(user)
+        db_session().add(user)
     g.current_user = user
-    g.current_access_token = access
+    g.current_claims = claims
     return user
 
 
@@ -40,5 +63,43 @@ def current_user() -> User:
     return g.current_user
 
 
-def current_access_token() -> AccessToken:
-    return g.current_access_token
+def current_session_id() -> uuid.UUID:
+    """The sign-in the request's access token names."""
+    return g.current_claims.session_id
+
+
+class LastUsedRecorder:
+    """Moves a sign-in's `last_used_at` at most once a minute per process: after the answer,
+    in a transaction of its own, so no request waits on it and a GET stays read-only."""
+
+    def __init__(self) -> None:
+        self._written: dict[uuid.UUID, float] = {}
+        self._lock = threading.Lock()
+
+    def due(self, session_id: uuid.UUID) -> bool:
+        moment = time.monotonic()
+        with self._lock:
+            last = self._written.get(session_id)
+            if last is not None and moment - last < sessions.LAST_USED_PRECISION.total_seconds():
+                return False
+            if len(self._written) > 100_000:
+                self._written.clear()
+            self._written[session_id] = moment
+            return True
+
+    def record(self, _exc: BaseException | None = None) -> None:
+        claims: AccessClaims | None = g.pop("current_claims", None)
+        if claims is None or not self.due(claims.session_id):
+            return
+        try:
+            with database().session_factory() as session:
+                sessions.touch(session, claims.session_id, now())
+        except Exception:  # a busy database: the next minute will do
+            log.warning("could not record the sign-in's last use", exc_info=True)
+
+
+def init_auth(app: Flask, token_authority: TokenAuthority) -> None:
+    """Call before the request's session closer is registered: teardowns run in reverse, so
+    the last-use write comes after the request's session has let go of the database."""
+    app.extensions[AUTHORITY] = token_authority
+    app.teardown_appcontext(LastUsedRecorder().record)

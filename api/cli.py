@@ -13,6 +13,7 @@ from flask import Flask, current_app
 from api.demo import seeder
 from services.core.migrations import is_at_head, upgrade_to_head
 from services.core.timezones import is_valid_timezone, zone
+from services.mail.transport import SmtpSettings
 from services.messaging import delivery
 
 
@@ -78,6 +79,43 @@ def register_commands(app: Flask) -> None:
             interval=interval,
             stop=stop,
         )
+
+    @app.cli.command("deliver")
+    @click.option("--loop", is_flag=True, help="Keep delivering, pass after pass, until stopped.")
+    @click.option(
+        "--interval",
+        type=click.FloatRange(min=0.1),
+        default=5.0,
+        show_default=True,
+        help="With --loop: seconds to wait once caught up.",
+    )
+    @click.option(
+        "--batch",
+        type=click.IntRange(min=1),
+        default=500,
+        show_default=True,
+        help="Items handled per step and pass at most.",
+    )
+    def deliver(loop: bool, interval: float, batch: int) -> None:
+        """Deliver everything due: follow-ups, then mail (one pass, or --loop); safe to run
+        several at once."""
+        from api.worker import delivery_steps, run_loop, run_pass
+
+        steps = delivery_steps(current_app, batch=batch)
+        stop = threading.Event()
+        if not loop:
+            run_pass(steps, stop)
+            return
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        config = current_app.config
+        mail = config["SMTP_URL"] and SmtpSettings.from_url(config["SMTP_URL"]).describe()
+        click.echo(
+            f"delivering {', '.join(step.name for step in steps)} every {interval:g} s "
+            f"(batch {batch}); mail via {mail or config['MAIL_DIR'] + ' (.eml files)'}; "
+            "Ctrl-C stops"
+        )
+        run_loop(steps, interval=interval, stop=stop)
 
     @app.cli.command("seed-demo")
     @click.option(

@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+from services.mail.transport import InvalidSmtpUrl, SmtpSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SECRET_KEY = "dev-only-not-secret"
@@ -17,6 +20,15 @@ class InsecureConfiguration(RuntimeError):
     """Raised at startup: the app refuses to serve with settings only fit for a laptop."""
 
 
+def default_environment() -> str:
+    """`WELLSPRING_ENV` when set. Otherwise a command typed at the `flask` command line (the
+    worker, migrate, seed-demo) is taken for a laptop, and anything else (gunicorn started by
+    hand, a container) for production. `make serve` and `make worker` say production."""
+    if "WELLSPRING_ENV" in os.environ:
+        return os.environ["WELLSPRING_ENV"]
+    return DEVELOPMENT if os.environ.get("FLASK_RUN_FROM_CLI") == "true" else PRODUCTION
+
+
 def config_from_environment() -> dict[str, Any]:
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "5000"))
@@ -24,9 +36,9 @@ def config_from_environment() -> dict[str, Any]:
         "DATABASE_URL": os.environ.get(
             "DATABASE_URL", f"sqlite:///{PROJECT_ROOT / 'instance' / 'wellspring.db'}"
         ),
-        # `make run` says development; anything else (gunicorn started by hand, a container)
-        # is production until told otherwise, so a forgotten SECRET_KEY stops the start.
-        "WELLSPRING_ENV": os.environ.get("WELLSPRING_ENV", PRODUCTION),
+        # `make run` says development; gunicorn started by hand, a container, is production
+        # until told otherwise, so a forgotten SECRET_KEY or SMTP_URL stops the start.
+        "WELLSPRING_ENV": default_environment(),
         "SECRET_KEY": os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY),
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", f"http://{host}:{port}"),
         "HOST": host,
@@ -35,6 +47,16 @@ def config_from_environment() -> dict[str, Any]:
         "CORS_ORIGINS": os.environ.get("CORS_ORIGINS", ""),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         "PROXY_COUNT": int(os.environ.get("PROXY_COUNT", "0")),
+        "ACCESS_TOKEN_TTL_SECONDS": int(os.environ.get("ACCESS_TOKEN_TTL_SECONDS", "3600")),
+        "REFRESH_TOKEN_TTL_DAYS": float(os.environ.get("REFRESH_TOKEN_TTL_DAYS", "60")),
+        # Where revoked sign-ins are shared: a file every process on this machine reads
+        # (default), or redis://… for processes on several machines.
+        "TOKEN_REVOCATION_URL": os.environ.get(
+            "TOKEN_REVOCATION_URL", str(PROJECT_ROOT / "instance" / "revoked-sessions")
+        ),
+        "SMTP_URL": os.environ.get("SMTP_URL", ""),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", ""),
+        "MAIL_DIR": os.environ.get("MAIL_DIR", str(PROJECT_ROOT / "instance" / "mail")),
     }
 
 
@@ -50,6 +72,34 @@ def check_secret_key(config: dict[str, Any], *, debug: bool, testing: bool) -> N
             "`python3 -c 'import secrets; print(secrets.token_urlsafe(48))'`, or set "
             "WELLSPRING_ENV=development on a laptop (`make run` does)."
         )
+
+
+def check_mail_settings(config: dict[str, Any], *, debug: bool, testing: bool) -> None:
+    """In production, mail must reach people: refuse to start without SMTP_URL (development
+    writes `.eml` files instead). A malformed SMTP_URL is refused everywhere."""
+    url = config.get("SMTP_URL") or ""
+    if url:
+        try:
+            SmtpSettings.from_url(url)
+        except InvalidSmtpUrl as exc:
+            raise InsecureConfiguration(f"Refusing to start: {exc}") from exc
+        return
+    if debug or testing or config.get("WELLSPRING_ENV") == DEVELOPMENT:
+        return
+    raise InsecureConfiguration(
+        "Refusing to start: SMTP_URL is unset, so no mail (email verification, password "
+        "reset, staff invitations) could leave. Set SMTP_URL to smtp://host:25, "
+        "smtp+starttls://user:pass@host:587 or smtps://user:pass@host:465, or set "
+        "WELLSPRING_ENV=development on a laptop (mail is then written to instance/mail/)."
+    )
+
+
+def mail_from(config: dict[str, Any]) -> str:
+    """MAIL_FROM, or no-reply at the host of PUBLIC_BASE_URL."""
+    if config.get("MAIL_FROM"):
+        return config["MAIL_FROM"]
+    host = urlsplit(config.get("PUBLIC_BASE_URL") or "").hostname or "localhost"
+    return f"Wellspring <no-reply@{host}>"
 
 
 def cors_origins(value: str | list[str] | tuple[str, ...] | None) -> list[str]:
@@ -71,8 +121,17 @@ API_SETTINGS: dict[str, Any] = {
     "JSON_SORT_KEYS": False,
     # Failed logins: per account and per address; registration is generous per address
     # because a venue's Wi-Fi puts hundreds of people behind one IP.
-    "LOGIN_FAILURES_PER_ACCOUNT": "5 per 15 minutes",
+    # Per account: every attempt counted before checking (services/accounts/login_limits.py).
+    "LOGIN_ATTEMPTS_PER_ACCOUNT_AND_ADDRESS": 5,
+    "LOGIN_WINDOW_SECONDS": 15 * 60,
+    "LOGIN_ACCOUNT_SLOWDOWN_AFTER": 10,
+    "LOGIN_ACCOUNT_MAX_DELAY_SECONDS": 60,
     "LOGIN_FAILURES_PER_IP": "50 per 15 minutes",
+    "REFRESHES_PER_IP": "600 per minute",
+    "TOKEN_CHECKS_PER_IP": "30 per 15 minutes",
+    "VERIFICATION_MAILS_PER_ACCOUNT": "3 per hour",
+    "PASSWORD_RESETS_PER_IP": "20 per hour",
+    "PASSWORD_RESETS_PER_EMAIL": "3 per hour",
     "REGISTRATIONS_PER_IP": "600 per minute",
     "RATELIMIT_HEADERS_ENABLED": True,
 }

@@ -26,6 +26,7 @@ STATUS_BY_CATEGORY: list[tuple[type[domain.DomainError], int]] = [
     (domain.InvalidInput, 422),
     (domain.RateLimited, 429),
     (domain.Unavailable, 503),
+    (domain.BadRequest, 400),
 ]
 
 

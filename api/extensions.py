@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import http
+import math
+import time
 
 import flask_smorest
 from flask import g, request
@@ -83,19 +85,29 @@ class Blueprint(flask_smorest.Blueprint):
         return self.problems(401)(wrapper)
 
 
-def _login_account_key() -> str:
-    body = request.get_json(silent=True)
-    email = body.get("email") if isinstance(body, dict) else None
-    return f"login-account:{str(email).strip().lower()}" if email else "login-account:-"
-
-
 def _remote_address() -> str:
     return get_remote_address() or "unknown"
 
 
 limiter = Limiter(key_func=_remote_address, default_limits=[])
-login_account_key = _login_account_key
 remote_address = _remote_address
+
+
+def enforce_limit(spec: str, name: str, *identifiers: str) -> None:
+    """Count one request against `spec` (e.g. "5 per hour") for these identifiers, atomically
+    before the work; over it → 429 with Retry-After. Identifiers that are personal (an email)
+    are passed as digests."""
+    from limits import parse
+
+    from services.core.errors import RateLimited
+
+    item = parse(spec)
+    if not limiter.limiter.hit(item, name, *identifiers):
+        reset_at, _remaining = limiter.limiter.get_window_stats(item, name, *identifiers)
+        raise RateLimited(
+            "Too many requests of this kind; try again later",
+            retry_after=max(1, math.ceil(reset_at - time.time())),
+        )
 
 
 def request_id() -> str:

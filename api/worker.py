@@ -19,6 +19,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from api.policy import EXTENSION as THROTTLE_POLICY
 from services.mail.outbox import deliver_due_mail
 from services.mail.transport import transport_from_config
 from services.messaging import delivery
@@ -36,11 +37,9 @@ class Step:
 
 
 def delivery_steps(app: Flask, *, batch: int = 500) -> list[Step]:
-    from api.policy import THROTTLE_POLICY_EXTENSION
-
     db = app.extensions["wellspring.db"]
     clock = app.extensions["wellspring.clock"]
-    policy = app.extensions[THROTTLE_POLICY_EXTENSION]
+    policy = app.extensions[THROTTLE_POLICY]
     transport = app.extensions.get("wellspring.mail_transport") or transport_from_config(
         app.config.get("SMTP_URL"), Path(app.config["MAIL_DIR"])
     )

@@ -27,7 +27,7 @@ from api.extensions import limiter
 from services.core.clock import SettableClock
 from services.core.db import make_engine
 from services.core.migrations import upgrade_to_head
-from tests.support import ApiCaller
+from tests.support import TEST_ACCESS_TOKEN_TTL, TEST_MAIL_DIR, TEST_REVOCATIONS, ApiCaller
 
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 
@@ -88,6 +88,10 @@ def app(engine, session_clock):
             "PASSWORD_HASH_PROFILE": "fast",
             "PUBLIC_BASE_URL": "https://wellspring.test",
             "SECRET_KEY": "test-secret",
+            "TOKEN_REVOCATION_URL": TEST_REVOCATIONS,
+            # Tests move the clock by days; token expiry has its own tests (tests/accounts).
+            "ACCESS_TOKEN_TTL_SECONDS": TEST_ACCESS_TOKEN_TTL,
+            "MAIL_DIR": TEST_MAIL_DIR,
         }
     )
 

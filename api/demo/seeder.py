@@ -674,6 +674,24 @@ class _Builder:
         self.counts["follow_ups"] = len(rows)
 
 
+def _demo_account(
+    session: Session, email: str, password_hash: str, name: str, timezone: str, now: datetime
+) -> User:
+    """A demo sign-in account, its email taken as verified (no mail is sent for it)."""
+    user = User(
+        email=email,
+        password_hash=password_hash,
+        display_name=name,
+        timezone=timezone,
+        created_at=now,
+        profile_updated_at=now,
+        email_verified_at=now,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
 def seed_event(
     session: Session,
     *,
@@ -692,17 +710,11 @@ def seed_event(
     password = password or secrets.token_urlsafe(12)
     organizer_email = f"organizer-{tag}@demo.wellspring.test"
     staff_email = f"staff-{tag}@demo.wellspring.test"
-    organizer = accounts.register_user(
-        session,
-        email=organizer_email,
-        password=password,
-        display_name="Olga Organizer",
-        now=now,
-        timezone=timezone,
-    ).user
-    staff = accounts.register_user(
-        session, email=staff_email, password=password, display_name="Sam Staff", now=now
-    ).user
+    password_hash = accounts.hash_password(password)
+    organizer = _demo_account(
+        session, organizer_email, password_hash, "Olga Organizer", timezone, now
+    )
+    staff = _demo_account(session, staff_email, password_hash, "Sam Staff", "UTC", now)
     event = events.create_event(
         session,
         organizer,

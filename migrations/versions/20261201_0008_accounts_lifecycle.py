@@ -23,8 +23,7 @@ TS = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("users") as batch:
-        batch.add_column(sa.Column("email_verified_at", TS, nullable=True))
+    op.add_column("users", sa.Column("email_verified_at", TS, nullable=True))
 
     op.create_table(
         "auth_sessions",
@@ -188,5 +187,6 @@ def downgrade() -> None:
     op.drop_table("refresh_tokens")
     op.drop_index(op.f("ix_auth_sessions_user_id"), table_name="auth_sessions")
     op.drop_table("auth_sessions")
-    with op.batch_alter_table("users") as batch:
-        batch.drop_column("email_verified_at")
+    # Not a batch (copy and drop) on SQLite: dropping `users` there would cascade to every
+    # row that references it. SQLite >= 3.35 drops a column in place.
+    op.drop_column("users", "email_verified_at")

@@ -1,9 +1,8 @@
-"""Accounts: registration, login, tokens and the profile."""
+"""Accounts: registration, login, passwords, the email address and the profile."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -14,9 +13,13 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from services.accounts import email_tokens, sessions
 from services.accounts import hints as hint_rules
-from services.core.errors import EmailTaken, InvalidCredentials, InvalidToken
-from services.core.models import AccessToken, User
+from services.accounts.login_limits import LoginLimiter
+from services.accounts.sessions import Issued, TokenAuthority
+from services.accounts.tokens import AccessClaims
+from services.core.errors import EmailTaken, InvalidCredentials, InvalidToken, WrongPassword
+from services.core.models import User
 
 MIN_PASSWORD_LENGTH = 10
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
@@ -36,12 +39,6 @@ SHARE_FIELDS = ("email", "company", "title", "headline")
 
 
 @dataclass
-class Authenticated:
-    user: User
-    access_token: str
-
-
-@dataclass
 class ProfileUpdate:
     user: User
     hints: list[hint_rules.Hint] = field(default_factory=list)
@@ -52,35 +49,39 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def password_matches(password_hash: str | None, password: str) -> bool:
+    """Checks against a dummy hash when there is none, so both answers cost the same time."""
+    try:
+        _hasher.verify(password_hash or _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    return password_hash is not None
+
+
 def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _issue_token(session: Session, user: User, now: datetime) -> str:
-    token = secrets.token_urlsafe(32)
-    session.add(AccessToken(user_id=user.id, token_hash=hash_token(token), created_at=now))
-    return token
-
-
 def register_user(
     session: Session,
+    authority: TokenAuthority,
     *,
     email: str,
     password: str,
     display_name: str,
     now: datetime,
+    base_url: str,
     timezone: str | None = None,
-) -> Authenticated:
+    user_agent: str | None = None,
+) -> Issued:
+    """Create the account, its first sign-in and the verification mail; commits."""
     email = normalize_email(email)
     if session.scalar(select(func.count()).select_from(User).where(User.email == email)):
         raise EmailTaken()
+    password_hash = _hasher.hash(password)
     user = User(
         email=email,
-        password_hash=_hasher.hash(password),
+        password_hash=password_hash,
         display_name=display_name.strip(),
         timezone=timezone or "UTC",
         created_at=now,
@@ -92,52 +93,141 @@ def register_user(
     except IntegrityError as exc:  # a concurrent registration of the same email won the race
         session.rollback()
         raise EmailTaken() from exc
-    token = _issue_token(session, user, now)
+    issued = sessions.start(session, authority, user, now, user_agent)
+    email_tokens.send_verification(session, user, now, base_url)
     session.commit()
-    return Authenticated(user, token)
+    return issued
 
 
-def verify_credentials(session: Session, *, email: str, password: str) -> User:
-    user = session.scalar(select(User).where(User.email == normalize_email(email)))
-    try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
-    except (VerificationError, InvalidHashError) as exc:
-        raise InvalidCredentials() from exc
-    if user is None:
+_PASSWORD_BY_EMAIL = select(User.id, User.password_hash).where(
+    User.email == bindparam("email"), User.deleted_at.is_(None)
+)
+
+
+def log_in(
+    session: Session,
+    authority: TokenAuthority,
+    *,
+    email: str,
+    password: str,
+    now: datetime,
+    user_agent: str | None = None,
+    limiter: LoginLimiter | None = None,
+    address: str = "unknown",
+) -> Issued:
+    """Check the password and start a sign-in; commits.
+
+    The attempt is counted (and possibly refused) before the password is checked. The check
+    runs outside any transaction (argon2 takes tens of milliseconds; on SQLite a write
+    transaction would hold the whole database meanwhile). The sign-in is then created with
+    the user's row locked and read again: an account erased, or whose password changed, since
+    the check gets no token (`DELETE /v1/me` locks the same row first), and a rehash is only
+    written onto the hash that was checked."""
+    attempt = limiter.before_attempt(email, address) if limiter else None
+    row = session.execute(_PASSWORD_BY_EMAIL, {"email": normalize_email(email)}).first()
+    session.rollback()
+    if not password_matches(row.password_hash if row else None, password):
+        if limiter and attempt:
+            limiter.failed(attempt)
         raise InvalidCredentials()
+    rehashed = _hasher.hash(password) if _hasher.check_needs_rehash(row.password_hash) else None
+    user = session.get(User, row.id, with_for_update=True, populate_existing=True)
+    if user is None or user.deleted_at is not None or user.password_hash != row.password_hash:
+        session.rollback()
+        if limiter and attempt:
+            limiter.failed(attempt)
+        raise InvalidCredentials()
+    if rehashed is not None:
+        user.password_hash = rehashed
+    issued = sessions.start(session, authority, user, now, user_agent)
+    session.commit()
+    if limiter and attempt:
+        limiter.succeeded(attempt)
+    return issued
+
+
+_LIVE_USER = select(User).where(User.id == bindparam("user_id"), User.deleted_at.is_(None))
+
+
+def user_for_claims(session: Session, claims: AccessClaims) -> User:
+    """The live user an access token names; an erased (or vanished) account is a 401."""
+    user = session.scalar(_LIVE_USER, {"user_id": claims.user_id})
+    if user is None:
+        raise InvalidToken()
     return user
 
 
-def log_in(session: Session, *, email: str, password: str, now: datetime) -> Authenticated:
-    user = verify_credentials(session, email=email, password=password)
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
-    token = _issue_token(session, user, now)
-    session.commit()
-    return Authenticated(user, token)
-
-
-# Built once: composing a select costs about as much as running it, on every request.
-_ACCESS_BY_TOKEN_HASH = select(AccessToken).where(AccessToken.token_hash == bindparam("token_hash"))
-
-
-def user_for_token(session: Session, token: str) -> tuple[User, AccessToken]:
-    """The token's user. Looked up by SHA-256 digest through a unique index: the database
-    compares digests, never the token, so timing reveals nothing about a guessed token."""
-    access = session.scalar(_ACCESS_BY_TOKEN_HASH, {"token_hash": hash_token(token)})
-    if access is None or access.revoked_at is not None:
+def change_password(
+    session: Session,
+    authority: TokenAuthority,
+    user: User,
+    *,
+    current_session_id: uuid.UUID,
+    current_password: str,
+    new_password: str,
+    now: datetime,
+) -> None:
+    """Set a new password; every other sign-in is revoked, this one stays. Commits."""
+    if not password_matches(user.password_hash, current_password):
+        raise WrongPassword()
+    new_hash = _hasher.hash(new_password)
+    locked = session.get(User, user.id, with_for_update=True, populate_existing=True)
+    if locked is None or locked.deleted_at is not None:
         raise InvalidToken()
-    return access.user, access
+    locked.password_hash = new_hash
+    sessions.revoke_all(
+        session, authority, user.id, now, "password_changed", keep=current_session_id
+    )
+    session.commit()
 
 
-def revoke_token(session: Session, access: AccessToken, now: datetime) -> None:
-    access.revoked_at = now
+def change_email(
+    session: Session,
+    user: User,
+    *,
+    email: str,
+    current_password: str | None,
+    now: datetime,
+    base_url: str,
+) -> None:
+    """A new address, unverified until its owner proves it (a mail goes to it); the caller
+    commits. The current password must confirm it: a stolen access token alone cannot
+    move the account's recovery address."""
+    email = normalize_email(email)
+    if email == user.email:
+        return
+    if current_password is None or not password_matches(user.password_hash, current_password):
+        raise WrongPassword("Changing the email needs the current password")
+    if session.scalar(select(func.count()).select_from(User).where(User.email == email)):
+        raise EmailTaken()
+    user.email = email
+    user.email_verified_at = None
+    email_tokens.send_verification(session, user, now, base_url)
+
+
+def resend_verification(session: Session, user: User, now: datetime, base_url: str) -> None:
+    if user.email_verified_at is None:
+        email_tokens.send_verification(session, user, now, base_url)
     session.commit()
 
 
 def update_profile(
-    session: Session, user: User, changes: dict[str, Any], now: datetime
+    session: Session,
+    user: User,
+    changes: dict[str, Any],
+    now: datetime,
+    *,
+    base_url: str = "",
 ) -> ProfileUpdate:
+    if "email" in changes:
+        change_email(
+            session,
+            user,
+            email=changes["email"],
+            current_password=changes.get("current_password"),
+            now=now,
+            base_url=base_url,
+        )
     for name in PROFILE_FIELDS:
         if name in changes:
             setattr(user, name, changes[name])
@@ -147,7 +237,11 @@ def update_profile(
     for name, shared in (changes.get("share") or {}).items():
         setattr(user, f"share_{name}", shared)
     user.profile_updated_at = now
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError as exc:  # the new email was taken meanwhile
+        session.rollback()
+        raise EmailTaken() from exc
     return ProfileUpdate(user, hint_rules.profile_hints(user))
 
 

@@ -13,11 +13,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from services import mail
 from services.accounts.sessions import TokenAuthority, revoke_all
-from services.accounts.tokens import digest, new_secret_token
 from services.core.errors import InvalidResetToken, InvalidVerificationToken
 from services.core.models import AccountToken, User
+from services.core.secret_tokens import digest, new_secret_token
+from services.mail.outbox import TOKEN_PLACEHOLDER, enqueue
 
 VERIFY_EMAIL = "verify_email"
 RESET_PASSWORD = "reset_password"
@@ -40,7 +40,9 @@ def _issue(session: Session, user: User, purpose: str, ttl: timedelta, now: date
     return token
 
 
-def _redeem(session: Session, token: str, purpose: str, now: datetime) -> tuple[AccountToken, User] | None:
+def _redeem(
+    session: Session, token: str, purpose: str, now: datetime
+) -> tuple[AccountToken, User] | None:
     """The unused, unexpired token row and its live user, both locked; None otherwise."""
     row = session.scalar(
         select(AccountToken)
@@ -58,8 +60,8 @@ def _redeem(session: Session, token: str, purpose: str, now: datetime) -> tuple[
 def send_verification(session: Session, user: User, now: datetime, base_url: str) -> None:
     """Mail `user` a link and token proving their current address (the caller commits)."""
     secret = _issue(session, user, VERIFY_EMAIL, VERIFY_TTL, now)
-    link = f"{base_url.rstrip('/')}/verify-email#token={mail.TOKEN_PLACEHOLDER}"
-    mail.enqueue(
+    link = f"{base_url.rstrip('/')}/verify-email#token={TOKEN_PLACEHOLDER}"
+    enqueue(
         session,
         to=user.email,
         subject="Confirm your email address for Wellspring",
@@ -68,7 +70,7 @@ def send_verification(session: Session, user: User, now: datetime, base_url: str
             "please confirm that this address is yours by opening this link on your phone:\n\n"
             f"{link}\n\n"
             "or by entering this code in the app:\n\n"
-            f"token: {mail.TOKEN_PLACEHOLDER}\n\n"
+            f"token: {TOKEN_PLACEHOLDER}\n\n"
             f"It works for {int(VERIFY_TTL.total_seconds() // 3600)} hours. If you did not sign up "
             "for Wellspring, ignore this mail.\n"
         ),
@@ -101,8 +103,8 @@ def request_password_reset(session: Session, email: str, now: datetime, base_url
     )
     if user is not None:
         secret = _issue(session, user, RESET_PASSWORD, RESET_TTL, now)
-        link = f"{base_url.rstrip('/')}/reset-password#token={mail.TOKEN_PLACEHOLDER}"
-        mail.enqueue(
+        link = f"{base_url.rstrip('/')}/reset-password#token={TOKEN_PLACEHOLDER}"
+        enqueue(
             session,
             to=user.email,
             subject="Reset your Wellspring password",
@@ -112,7 +114,7 @@ def request_password_reset(session: Session, email: str, now: datetime, base_url
                 "account. To choose a new one, open\n\n"
                 f"{link}\n\n"
                 "or enter this code in the app:\n\n"
-                f"token: {mail.TOKEN_PLACEHOLDER}\n\n"
+                f"token: {TOKEN_PLACEHOLDER}\n\n"
                 f"It works once, for {int(RESET_TTL.total_seconds() // 60)} minutes. If you did "
                 "not ask for this, ignore this mail: your password stays as it is.\n"
             ),

@@ -87,13 +87,13 @@ class LoginLimiter:
         if tried > policy.per_account_address:
             raise TooManyFailedLogins(retry_after=self._retry_after(attempt.pair_key))
         delay = policy.delay_s(int(self.storage.get(attempt.failures_key) or 0))
-        if delay and not (tried == 1 and self.storage.get(attempt.known_key)):
-            if self.storage.incr(attempt.gate_key, delay) > 1:
-                self.storage.decr(attempt.pair_key)  # not tried: it does not count
-                raise TooManyFailedLogins(
-                    "Too many failed logins on this account; slowing down",
-                    retry_after=self._retry_after(attempt.gate_key),
-                )
+        gated = delay and not (tried == 1 and self.storage.get(attempt.known_key))
+        if gated and self.storage.incr(attempt.gate_key, delay) > 1:
+            self.storage.decr(attempt.pair_key)  # not tried: it does not count
+            raise TooManyFailedLogins(
+                "Too many failed logins on this account; slowing down",
+                retry_after=self._retry_after(attempt.gate_key),
+            )
         return attempt
 
     def failed(self, attempt: Attempt) -> None:

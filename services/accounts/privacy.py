@@ -17,9 +17,11 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from services.accounts.accounts import shared_profile
+from services.accounts.sessions import TokenAuthority, active_sign_ins
 from services.core.formatting import to_iso
 from services.core.models import (
-    AccessToken,
+    AccountToken,
+    AuthSession,
     BadgeCode,
     CheckIn,
     Contact,
@@ -34,6 +36,8 @@ from services.core.models import (
     ScanReceipt,
     User,
 )
+from services.events.invitations import erase_invitations_for, invitations_for_email
+from services.mail.outbox import erase_for_user, mail_for_user
 from services.messaging.follow_up_states import CANCELLED, PLAN_ACTIVE, SCHEDULED
 
 DELETED_NAME = "deleted user"
@@ -172,12 +176,38 @@ def export_user_data(session: Session, user: User) -> dict[str, Any]:
             }
             for p in plans
         ],
+        "sessions": [
+            {
+                "id": str(s.id),
+                "created_at": _iso(s.created_at),
+                "last_used_at": _iso(s.last_used_at),
+                "user_agent": s.user_agent,
+            }
+            for s in active_sign_ins(session, user.id)
+        ],
+        "invitations": invitations_for_email(session, user.email),
+        "mail": mail_for_user(session, user.id, user.email),
     }
 
 
-def erase_user(session: Session, user: User, now: datetime) -> None:
-    """Delete the account: personal data goes, anonymous aggregates stay. Commits."""
+def erase_user(
+    session: Session, user: User, now: datetime, *, authority: TokenAuthority | None = None
+) -> None:
+    """Delete the account: personal data goes, anonymous aggregates stay. Commits.
+
+    The user's row is locked first and every sign-in revoked under that lock: a login locks
+    the same row before it creates a sign-in, so it either finishes first (and its sign-in is
+    revoked here) or sees the account erased (and gets none)."""
     user_id = user.id
+    user = session.get(User, user_id, with_for_update=True, populate_existing=True)
+    email = user.email
+    sign_ins = list(active_sign_ins(session, user_id, lock=True))
+    if authority is not None:
+        authority.publish_revoked(s.id for s in sign_ins)
+    session.execute(delete(AuthSession).where(AuthSession.user_id == user_id))
+    session.execute(delete(AccountToken).where(AccountToken.user_id == user_id))
+    erase_for_user(session, user_id, email)
+    erase_invitations_for(session, user_id, email)
     # Follow-ups first: a delivery worker locks a follow-up before the pair's contacts.
     session.execute(
         update(FollowUp)
@@ -195,7 +225,6 @@ def erase_user(session: Session, user: User, now: datetime) -> None:
         .where(FollowUpPlan.owner_id == user_id, FollowUpPlan.status == PLAN_ACTIVE)
         .values(status=CANCELLED, status_reason="account_deleted", updated_at=now)
     )
-    session.execute(delete(AccessToken).where(AccessToken.user_id == user_id))
     session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.user_id == user_id))
     session.execute(delete(ScanReceipt).where(ScanReceipt.scanner_id == user_id))
     session.execute(delete(ContactTag).where(ContactTag.owner_id == user_id))
@@ -226,5 +255,6 @@ def erase_user(session: Session, user: User, now: datetime) -> None:
     user.timezone = "UTC"
     user.share_email = user.share_company = user.share_title = user.share_headline = False
     user.deleted_at = now
+    user.email_verified_at = None
     user.profile_updated_at = now
     session.commit()

@@ -22,9 +22,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from services.accounts.revocations import RevocationSet
-from services.accounts.tokens import AccessClaims, AccessTokens, digest, new_secret_token
+from services.accounts.tokens import AccessClaims, AccessTokens
 from services.core.errors import InvalidToken, NotFound, RefreshTokenReused
 from services.core.models import AuthSession, RefreshToken, User
+from services.core.secret_tokens import digest, new_secret_token
 
 # `last_used_at` is written at most this often per sign-in and process, not on every request.
 LAST_USED_PRECISION = timedelta(minutes=1)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,16 +25,6 @@ ALGORITHM = "HS256"
 TOKEN_TYPE = "access"
 _KEY_LABEL = b"wellspring access tokens v1"
 _REQUIRED = ["exp", "iat", "sub", "sid"]
-
-
-def new_secret_token() -> str:
-    """256 random bits, URL-safe (43 characters): refresh tokens and mailed tokens."""
-    return secrets.token_urlsafe(32)
-
-
-def digest(token: str) -> str:
-    """What the database keeps of a secret token: its SHA-256, hex."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,13 @@ class Conflict(DomainError):
     title = "Conflict with the current state"
 
 
+class BadRequest(DomainError):
+    """A request that cannot be carried out as sent (a bad mailed token, say): 400."""
+
+    reason = "bad_request"
+    title = "Bad request"
+
+
 class InvalidInput(DomainError):
     """Input that parses but breaks a domain rule; `errors` maps field names to messages."""
 
@@ -95,6 +102,38 @@ class InvalidCredentials(NotAuthenticated):
 class InvalidToken(NotAuthenticated):
     reason = "invalid_token"
     title = "Missing, invalid or revoked access token"
+
+
+class TokenExpired(NotAuthenticated):
+    reason = "token_expired"
+    title = "The access token has expired; refresh it"
+
+
+class RefreshTokenReused(NotAuthenticated):
+    reason = "refresh_token_reused"
+    title = "This refresh token was already used; the sign-in is revoked"
+
+
+class InvalidVerificationToken(BadRequest):
+    reason = "invalid_verification_token"
+    title = "The verification token is unknown, used or expired"
+
+
+class InvalidResetToken(BadRequest):
+    reason = "invalid_reset_token"
+    title = "The password reset token is unknown, used or expired"
+
+
+class InvalidInvitationToken(BadRequest):
+    reason = "invalid_invitation_token"
+    title = "The invitation token is unknown, answered, revoked or expired"
+
+
+class WrongPassword(PermissionDenied):
+    """The current password given to confirm a change is wrong (signed in: 403, not 401)."""
+
+    reason = "invalid_credentials"
+    title = "The current password is wrong"
 
 
 class EmailTaken(Conflict):

@@ -89,6 +89,11 @@ class User(Base):
     created_at: Mapped[datetime]
     profile_updated_at: Mapped[datetime]
     deleted_at: Mapped[datetime | None]
+    email_verified_at: Mapped[datetime | None]
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
     @property
     def quiet_hours(self) -> dict[str, str]:
@@ -104,19 +109,79 @@ class User(Base):
         }
 
 
-class AccessToken(Base):
-    __tablename__ = "access_tokens"
+class AuthSession(Base):
+    """One sign-in (a device, an app install): its refresh tokens rotate, its access tokens
+    name it. Revoked for good once `revoked_at` is set."""
+
+    __tablename__ = "auth_sessions"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     user_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
-    # Only a SHA-256 of the token is kept: a database leak gives no usable tokens.
+    created_at: Mapped[datetime]
+    # Written at most once a minute per process (services.accounts.sessions.touch).
+    last_used_at: Mapped[datetime]
+    user_agent: Mapped[str | None] = mapped_column(String(255))
+    refresh_expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    revoked_reason: Mapped[str | None] = mapped_column(String(40))
+
+
+class RefreshToken(Base):
+    """Every refresh token a sign-in was given: the current one has no `used_at`; a used one
+    presented again gives the sign-in away as stolen."""
+
+    __tablename__ = "refresh_tokens"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("auth_sessions.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256, hex
+    created_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class AccountToken(Base):
+    """A mailed single-use token: email verification or password reset."""
+
+    __tablename__ = "account_tokens"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[str] = mapped_column(String(20))  # verify_email | reset_password
+    email: Mapped[str] = mapped_column(String(254))  # the address it was mailed to
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
-    revoked_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
 
-    user: Mapped[User] = relationship(lazy="joined")
+
+class MailOutbox(Base):
+    """A mail to send (services.mail): written in the transaction that causes it."""
+
+    __tablename__ = "mail_outbox"
+    __table_args__ = (Index("ix_mail_outbox_status_next_attempt_at", "status", "next_attempt_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    to_address: Mapped[str] = mapped_column(String(254), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    # The mailed token, apart from the body and erased once sent.
+    secret: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(12))  # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
 
 
 # Events -----------------------------------------------------------------------------------
@@ -152,6 +217,29 @@ class EventStaff(Base):
     created_at: Mapped[datetime]
 
     user: Mapped[User] = relationship()
+
+
+class StaffInvitation(Base):
+    """An invitation to an event's staff, by email; only accepting it grants a role."""
+
+    __tablename__ = "staff_invitations"
+    __table_args__ = (Index("ix_staff_invitations_event_id_status", "event_id", "status"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(12))  # pending | accepted | declined | revoked
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    accepted_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    responded_at: Mapped[datetime | None]
 
 
 class EventSession(Base):

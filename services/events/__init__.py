@@ -2,10 +2,16 @@
 (`events`), and badges: their codes, QR images, rotation and resolving a scanned badge
 (`badges`).
 
-May import `services.core` only.
+Staff join by invitation (`invitations`): invite by email, accept/decline, roles, removal,
+the last organizer.
+
+May import `services.core`, and `services.mail.outbox` (the invitation mail, written in the
+inviting transaction).
 """
 
 EXPORTS: dict[str, tuple[str, ...]] = {
     "events": ("*",),
     "badges": ("*",),
+    # For services.accounts.privacy (export and erasure).
+    "invitations": ("invitations_for_email", "erase_invitations_for"),
 }

@@ -17,15 +17,22 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services import mail
-from services.accounts.tokens import digest, new_secret_token
 from services.core.errors import Conflict, InvalidInvitationToken, NotFound
+from services.core.formatting import to_iso
 from services.core.models import Event, EventStaff, StaffInvitation, User
-from services.events.events import ORGANIZER, LastOrganizer, get_event, require_organizer, require_staff
+from services.core.secret_tokens import digest, new_secret_token
+from services.events.events import (
+    ORGANIZER,
+    LastOrganizer,
+    get_event,
+    require_organizer,
+    require_staff,
+)
+from services.mail.outbox import TOKEN_PLACEHOLDER, enqueue
 
 PENDING, ACCEPTED, DECLINED, REVOKED = "pending", "accepted", "declined", "revoked"
 INVITATION_TTL = timedelta(days=14)
@@ -34,12 +41,6 @@ INVITATION_TTL = timedelta(days=14)
 class InvitationClosed(Conflict):
     reason = "invitation_closed"
     title = "This invitation was already answered, revoked or has expired"
-
-
-@dataclass
-class StaffList:
-    items: list[dict]
-    invitations: list[StaffInvitation]
 
 
 @dataclass
@@ -85,7 +86,7 @@ def invite(
     )
     session.add(invitation)
     session.flush()
-    mail.enqueue(
+    enqueue(
         session,
         to=email,
         subject=f"You are invited to help run {event.name}",
@@ -94,8 +95,9 @@ def invite(
             f'"{event.name}" on Wellspring.\n\n'
             "Sign in to the Wellspring app with this address to see the invitation, or enter "
             "this code in the app while signed in:\n\n"
-            f"token: {mail.TOKEN_PLACEHOLDER}\n\n"
-            f"Open in the app: {base_url.rstrip('/')}/invitations#token={mail.TOKEN_PLACEHOLDER}\n\n"
+            f"token: {TOKEN_PLACEHOLDER}\n\n"
+            "Open in the app: "
+            f"{base_url.rstrip('/')}/invitations?event={event.id}#token={TOKEN_PLACEHOLDER}\n\n"
             f"The invitation is open for {INVITATION_TTL.days} days. If you do not know "
             "this event, ignore this mail.\n"
         ),
@@ -107,29 +109,19 @@ def invite(
     return invitation
 
 
-def list_staff(session: Session, actor: User, event_id: uuid.UUID) -> StaffList:
-    """Members (staff see the list); pending invitations (organizers only: they hold emails)."""
+def pending(session: Session, actor: User, event_id: uuid.UUID) -> list[StaffInvitation]:
+    """The event's pending invitations: organizers see them (they hold emails), staff an
+    empty list."""
     _event, role = require_staff(session, event_id, actor)
-    members = session.execute(
-        select(EventStaff, User)
-        .join(User, User.id == EventStaff.user_id)
-        .where(EventStaff.event_id == event_id)
-        .order_by(EventStaff.created_at, EventStaff.id)
-    ).all()
-    items = [
-        {"user_id": u.id, "display_name": u.display_name, "role": s.role, "created_at": s.created_at}
-        for s, u in members
-    ]
-    invitations = []
-    if role == ORGANIZER:
-        invitations = list(
-            session.scalars(
-                select(StaffInvitation)
-                .where(StaffInvitation.event_id == event_id, StaffInvitation.status == PENDING)
-                .order_by(StaffInvitation.created_at, StaffInvitation.id)
-            )
+    if role != ORGANIZER:
+        return []
+    return list(
+        session.scalars(
+            select(StaffInvitation)
+            .where(StaffInvitation.event_id == event_id, StaffInvitation.status == PENDING)
+            .order_by(StaffInvitation.created_at, StaffInvitation.id)
         )
-    return StaffList(items, invitations)
+    )
 
 
 def _locked_staff(session: Session, event_id: uuid.UUID) -> list[EventStaff]:
@@ -158,7 +150,7 @@ def _check_organizers_left(staff: list[EventStaff], leaving: EventStaff) -> None
 
 def change_role(
     session: Session, actor: User, event_id: uuid.UUID, user_id: uuid.UUID, role: str
-) -> dict:
+) -> EventStaff:
     require_organizer(session, event_id, actor)
     staff = _locked_staff(session, event_id)
     member = _member(staff, user_id)
@@ -166,8 +158,7 @@ def change_role(
         _check_organizers_left(staff, member)
     member.role = role
     session.commit()
-    user = session.get(User, user_id)
-    return {"user_id": user_id, "display_name": user.display_name, "role": role}
+    return member
 
 
 def remove_member(session: Session, actor: User, event_id: uuid.UUID, user_id: uuid.UUID) -> None:
@@ -229,11 +220,7 @@ def _open_invitation_for(
         select(StaffInvitation).where(StaffInvitation.id == invitation_id).with_for_update()
     )
     # Someone else's invitation is a 404, as if it did not exist.
-    if (
-        invitation is None
-        or user.email_verified_at is None
-        or invitation.email != user.email
-    ):
+    if invitation is None or user.email_verified_at is None or invitation.email != user.email:
         raise NotFound("No such invitation")
     if invitation.status != PENDING or invitation.expires_at <= now:
         raise InvitationClosed()
@@ -281,12 +268,41 @@ def decline(session: Session, user: User, invitation_id: uuid.UUID, now: datetim
 def accept_with_token(session: Session, user: User, token: str, now: datetime) -> Joined:
     """The mailed token proves the mailbox; the signed-in account joins, whatever its email."""
     invitation = session.scalar(
-        select(StaffInvitation)
-        .where(StaffInvitation.token_hash == digest(token))
-        .with_for_update()
+        select(StaffInvitation).where(StaffInvitation.token_hash == digest(token)).with_for_update()
     )
     if invitation is None or invitation.status != PENDING or invitation.expires_at <= now:
         session.rollback()
         raise InvalidInvitationToken()
     get_event(session, invitation.event_id)
     return _join(session, user, invitation, now)
+
+
+def invitations_for_email(session: Session, email: str) -> list[dict]:
+    """Export: the invitations sent to this address, with their events' names."""
+    rows = session.execute(
+        select(StaffInvitation, Event.name)
+        .join(Event, Event.id == StaffInvitation.event_id)
+        .where(StaffInvitation.email == email)
+        .order_by(StaffInvitation.created_at, StaffInvitation.id)
+    ).all()
+    return [
+        {
+            "id": str(i.id),
+            "event_id": str(i.event_id),
+            "event_name": name,
+            "role": i.role,
+            "status": i.status,
+            "created_at": to_iso(i.created_at),
+            "responded_at": to_iso(i.responded_at),
+        }
+        for i, name in rows
+    ]
+
+
+def erase_invitations_for(session: Session, user_id: uuid.UUID, email: str) -> None:
+    """Erasure: invitations to this address or accepted by this account go."""
+    session.execute(
+        delete(StaffInvitation).where(
+            or_(StaffInvitation.email == email, StaffInvitation.accepted_user_id == user_id)
+        )
+    )

@@ -1,21 +1,17 @@
-"""Mail: the outbox and its delivery.
+"""Mail: the outbox (`outbox`) and how a mail leaves (`transport`: SMTP or, on a laptop,
+`.eml` files).
 
-Owns the `mail_outbox` table, the SMTP/file transports and the delivery step the worker runs.
-Imports services.core only. Exports, for other domains:
+A mail is a row written in the transaction of the change that causes it; the delivery worker
+sends it (api/worker.py runs `outbox.deliver_due_mail` as one of its steps), retrying with
+back-off. Imports `services.core` only.
 
-- `enqueue(session, *, to, subject, body, kind, now, user_id=None, secret=None)`: write a
-  mail in the caller's transaction (it leaves only if that transaction commits). A `secret`
-  (a mailed token) is kept apart from the body, which names it `{{token}}`; it is erased once
-  the mail has gone, so the stored copy (export) never holds a usable token.
-- `mail_for_user(session, user_id, email)`, `erase_for_user(session, user_id, email)`:
-  export and erasure.
+Exported to other domains (`outbox`): `enqueue(session, *, to, subject, body, kind, now,
+user_id=None, secret=None)` writes a mail in the caller's transaction. A `secret` (a mailed
+token) is kept apart from the body, which names it `TOKEN_PLACEHOLDER`, and erased once the
+mail has gone, so the stored copy never holds a usable token. `mail_for_user` and
+`erase_for_user`: export and erasure.
 """
 
-from services.mail.outbox import (
-    TOKEN_PLACEHOLDER,
-    enqueue,
-    erase_for_user,
-    mail_for_user,
-)
-
-__all__ = ["TOKEN_PLACEHOLDER", "enqueue", "erase_for_user", "mail_for_user"]
+EXPORTS: dict[str, tuple[str, ...]] = {
+    "outbox": ("TOKEN_PLACEHOLDER", "enqueue", "mail_for_user", "erase_for_user"),
+}

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.core.clock import Clock
 from services.core.formatting import to_iso
 from services.core.models import MailOutbox
-from services.mail.transport import PermanentMailError, Transport, TransientMailError
+from services.mail.transport import PermanentMailError, TransientMailError, Transport
 
 log = logging.getLogger("wellspring.mail")
 

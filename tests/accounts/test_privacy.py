@@ -6,7 +6,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from services.core.models import Base, Contact, FollowUp, Message
-from tests.support import assert_problem, event_with_staff, new_user, register
+from tests.support import add_staff, assert_problem, event_with_staff, new_user, register
 
 MARKERS = {
     "email": None,  # filled per test: the user's unique email
@@ -37,9 +37,7 @@ def _world(anon, db, clock):
     bo_reg = register(bo, setup.event_id)
     setup.scan(zelda_reg["badge_code"], client_scan_id="door-scan-1")
     # Zelda is staff too and scans with a client_scan_id: her receipts must go as well.
-    setup.organizer.post(
-        f"/v1/events/{setup.event_id}/staff", json={"email": zelda.email, "role": "staff"}
-    )
+    add_staff(setup.organizer, setup.event_id, zelda)
     setup.scan(bo_reg["badge_code"], scanner=zelda, client_scan_id="zelda-scan-1")
     contact = zelda.post(
         "/v1/contacts/scan",

@@ -13,6 +13,10 @@ PUBLIC = {
     ("GET", "/v1/ready"),
     ("POST", "/v1/auth/register"),
     ("POST", "/v1/auth/login"),
+    ("POST", "/v1/auth/refresh"),
+    ("POST", "/v1/auth/verify-email"),
+    ("POST", "/v1/auth/password-reset"),
+    ("POST", "/v1/auth/password-reset/confirm"),
 }
 
 
@@ -28,6 +32,23 @@ class Rule:
 STAFF_SCAN = {"badge": "x" * 32}
 MATRIX = [
     Rule("POST", "/v1/auth/logout", 204),
+    Rule("POST", "/v1/auth/logout-all", 204),
+    Rule("GET", "/v1/me/sessions", 200),
+    Rule("DELETE", "/v1/me/sessions/{session_id}", 404),
+    Rule(
+        "POST",
+        "/v1/me/password",
+        403,
+        body={"current_password": "not mine", "new_password": "a long new password"},
+    ),
+    Rule("POST", "/v1/me/verify-email/resend", 202),
+    Rule("GET", "/v1/me/invitations", 200),
+    Rule("PATCH", "/v1/events/{event_id}/staff/{user_id}", 403, body={"role": "staff"}),
+    Rule("DELETE", "/v1/events/{event_id}/staff/{user_id}", 403),
+    Rule("DELETE", "/v1/events/{event_id}/invitations/{invitation_id}", 403),
+    Rule("POST", "/v1/invitations/{invitation_id}/accept", 404),
+    Rule("POST", "/v1/invitations/{invitation_id}/decline", 404),
+    Rule("POST", "/v1/invitations/accept", 400, body={"token": "not-a-token"}),
     Rule("GET", "/v1/me", 200),
     Rule("PATCH", "/v1/me", 200, body={"headline": "Hi"}),
     Rule("GET", "/v1/me/export", 200),
@@ -120,8 +141,15 @@ def world(anon, db, clock):
     contact = owner.post(
         "/v1/contacts/scan", json={"badge": attendee_badge, "event_id": setup.event_id}
     ).get_json()
+    invitation = setup.organizer.post(
+        f"/v1/events/{setup.event_id}/staff",
+        json={"email": "invitee@example.test", "role": "staff"},
+    ).get_json()
     ids = {
         "event_id": setup.event_id,
+        "user_id": setup.organizer.id,
+        "invitation_id": invitation["id"],
+        "session_id": owner.get("/v1/me/sessions").get_json()["items"][0]["id"],
         "registration_id": registration["id"],
         "check_in_id": check_in["check_in_id"],
         **messaging_ids(db, new_user(anon.client), clock.now()),

@@ -55,8 +55,8 @@ class KnownIds(dict):
 
 def _operations(spec):
     for path, operations in spec["paths"].items():
-        if path == "/v1/auth/logout":  # would revoke the caller's token and end the test early
-            continue
+        if path in ("/v1/auth/logout", "/v1/auth/logout-all"):
+            continue  # would revoke the caller's token and end the test early
         for method, operation in operations.items():
             if method in ("get", "post", "patch", "put"):
                 yield path, method, operation
@@ -73,7 +73,8 @@ def _body_fields(spec, operation) -> list[str]:
 
 def _assert_handled(response, context):
     assert response.status_code < 500, (context, response.get_data(as_text=True)[:500])
-    assert response.status_code != 401, (context, "the caller lost its token mid-test")
+    if context[1] not in ("/v1/auth/login", "/v1/auth/refresh"):  # a junk credential is a 401
+        assert response.status_code != 401, (context, "the caller lost its token mid-test")
     if response.status_code >= 400:
         assert response.mimetype == "application/problem+json", context
 

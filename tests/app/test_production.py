@@ -28,7 +28,15 @@ STRONG_SECRET = "s" * 48
 
 
 def _app(engine, **config):
-    return create_app({"ENGINE": engine, "PUBLIC_BASE_URL": "https://wellspring.test", **config})
+    return create_app(
+        {
+            "ENGINE": engine,
+            "PUBLIC_BASE_URL": "https://wellspring.test",
+            "SMTP_URL": "smtp://127.0.0.1:2525",
+            "TOKEN_REVOCATION_URL": "memory://",
+            **config,
+        }
+    )
 
 
 # --- the secret key ---------------------------------------------------------------------------
@@ -53,6 +61,22 @@ def test_production_starts_with_a_real_secret_key(engine):
 def test_the_default_secret_key_is_accepted_off_production(engine, config):
     app = _app(engine, **{"WELLSPRING_ENV": "production", **config}, SECRET_KEY=DEFAULT_SECRET_KEY)
     assert app.config["SECRET_KEY"] == DEFAULT_SECRET_KEY
+
+
+def test_production_refuses_to_start_without_smtp_url(engine):
+    with pytest.raises(InsecureConfiguration, match="SMTP_URL is unset"):
+        _app(engine, WELLSPRING_ENV="production", SECRET_KEY=STRONG_SECRET, SMTP_URL="")
+
+
+@pytest.mark.parametrize("url", ["http://mail.example", "smtp://", "smtp://host:notaport"])
+def test_a_malformed_smtp_url_is_refused_everywhere(engine, url):
+    with pytest.raises(InsecureConfiguration, match="SMTP_URL"):
+        _app(engine, WELLSPRING_ENV="development", SMTP_URL=url)
+
+
+def test_without_smtp_url_development_starts_and_writes_mail_files(engine):
+    app = _app(engine, WELLSPRING_ENV="development", SMTP_URL="")
+    assert app.config["MAIL_FROM"] == "Wellspring <no-reply@wellspring.test>"
 
 
 # --- error bodies and JSON logs ---------------------------------------------------------------
@@ -253,8 +277,9 @@ def recorded_sql_parameters(engine):
 
 
 def test_tokens_and_badge_codes_reach_the_database_only_as_sha256_digests(anon, engine):
-    """The lookup is an index search for SHA-256(secret): the database never compares the
-    secret itself, so response time says nothing about how much of a guess was right."""
+    """A lookup is an index search for SHA-256(secret): the database never compares the
+    secret itself, so response time says nothing about how much of a guess was right. Access
+    tokens are checked without the database at all (signature and revocation set)."""
     setup = event_with_staff(anon.client)
     attendee = new_user(anon.client)
     badge = register(attendee, setup.event_id)["badge_code"]
@@ -262,8 +287,13 @@ def test_tokens_and_badge_codes_reach_the_database_only_as_sha256_digests(anon, 
         assert attendee.get("/v1/me").status_code == 200
         assert setup.scan(badge).status_code == 201
         assert setup.scan(f"https://wellspring.test/b/{badge}").status_code == 200
+        refreshed = anon.post("/v1/auth/refresh", json={"refresh_token": attendee.refresh_token})
+        assert refreshed.status_code == 200
     sql = "\n".join(statements)
-    for secret in (attendee.token, setup.staff.token, badge):
+    for token in (attendee.token, setup.staff.token):
+        assert token not in sql
+        assert hashlib.sha256(token.encode()).hexdigest() not in sql
+    for secret in (badge, attendee.refresh_token):
         assert secret not in sql
         assert hashlib.sha256(secret.encode()).hexdigest() in sql
 

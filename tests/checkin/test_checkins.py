@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from services.core.models import CheckIn
 from tests.support import (
+    add_staff,
     assert_problem,
     event_with_staff,
     new_event,
@@ -186,9 +187,7 @@ def test_undo_rules(anon, setup, attendee, clock):
     registration = register(attendee, setup.event_id)
     check_in = setup.scan(registration["badge_code"]).get_json()["check_in_id"]
     other_staff = new_user(anon.client)
-    setup.organizer.post(
-        f"/v1/events/{setup.event_id}/staff", json={"email": other_staff.email, "role": "staff"}
-    )
+    add_staff(setup.organizer, setup.event_id, other_staff)
     assert_problem(other_staff.delete(f"/v1/check-ins/{check_in}"), 403)
     assert_problem(attendee.delete(f"/v1/check-ins/{check_in}"), 404)
     clock.advance(timedelta(minutes=15, seconds=1))

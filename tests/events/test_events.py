@@ -50,36 +50,30 @@ def test_patch_event_is_for_organizers(anon):
     assert_problem(setup.organizer.patch(path, json={"ends_at": "2026-06-01T07:00:00Z"}), 422)
 
 
-def test_staff_roles_by_email(anon):
+def test_staff_list_shows_names_and_roles_and_organizers_change_roles(anon):
     setup = event_with_staff(anon.client)
-    listing = setup.staff.get(f"/v1/events/{setup.event_id}/staff").get_json()["items"]
-    assert {(s["email"], s["role"]) for s in listing} == {
-        (setup.organizer.email, "organizer"),
-        (setup.staff.email, "staff"),
+    path = f"/v1/events/{setup.event_id}/staff"
+    listing = setup.staff.get(path).get_json()
+    assert {(s["user_id"], s["display_name"], s["role"]) for s in listing["items"]} == {
+        (setup.organizer.id, setup.organizer.user["display_name"], "organizer"),
+        (setup.staff.id, setup.staff.user["display_name"], "staff"),
     }
-    promote = setup.organizer.post(
-        f"/v1/events/{setup.event_id}/staff", json={"email": setup.staff.email, "role": "organizer"}
-    )
+    assert all("email" not in s for s in listing["items"])
+    assert listing["invitations"] == []
+    promote = setup.organizer.patch(f"{path}/{setup.staff.id}", json={"role": "organizer"})
     assert promote.status_code == 200
     assert promote.get_json()["role"] == "organizer"
-    unknown = setup.organizer.post(
-        f"/v1/events/{setup.event_id}/staff", json={"email": "nobody@example.test", "role": "staff"}
-    )
-    assert_problem(unknown, 422, "unknown_user")
+    assert_problem(setup.organizer.patch(f"{path}/{setup.staff.id}", json={"role": "boss"}), 422)
     assert_problem(
-        setup.organizer.post(
-            f"/v1/events/{setup.event_id}/staff", json={"email": setup.staff.email, "role": "boss"}
-        ),
-        422,
+        setup.organizer.post(path, json={"email": setup.staff.email, "role": "boss"}), 422
     )
 
 
-def test_the_last_organizer_cannot_be_demoted(anon):
+def test_the_last_organizer_cannot_be_demoted_or_removed(anon):
     setup = event_with_staff(anon.client)
-    response = setup.organizer.post(
-        f"/v1/events/{setup.event_id}/staff", json={"email": setup.organizer.email, "role": "staff"}
-    )
-    assert_problem(response, 409, "last_organizer")
+    member = f"/v1/events/{setup.event_id}/staff/{setup.organizer.id}"
+    assert_problem(setup.organizer.patch(member, json={"role": "staff"}), 409, "last_organizer")
+    assert_problem(setup.organizer.delete(member), 409, "last_organizer")
 
 
 def test_staff_cannot_add_staff(anon):

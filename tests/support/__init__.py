@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import itertools
+import os
+import tempfile
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 _counter = itertools.count(1)
+
+# Every app of one test process shares one revocation file (as gunicorn's processes do), and
+# mail written as files stays out of the checkout.
+TEST_REVOCATIONS = os.path.join(tempfile.gettempdir(), f"wellspring-revoked-{os.getpid()}")
+TEST_ACCESS_TOKEN_TTL = 5 * 365 * 24 * 3600
+TEST_MAIL_DIR = os.path.join(tempfile.gettempdir(), f"wellspring-mail-{os.getpid()}")
 
 EVENT_STARTS = "2026-06-01T08:00:00Z"
 EVENT_ENDS = "2026-06-01T18:00:00Z"
@@ -19,6 +27,7 @@ class ApiCaller:
     token: str | None = None
     user: dict[str, Any] = field(default_factory=dict)
     password: str = ""
+    refresh_token: str | None = None
 
     @property
     def id(self) -> str:
@@ -68,7 +77,7 @@ def new_user(client, *, display_name: str | None = None, **extra) -> ApiCaller:
     response = client.post("/v1/auth/register", json=body)
     assert response.status_code == 201, response.get_json()
     data = response.get_json()
-    return ApiCaller(client, data["access_token"], data["user"], password)
+    return ApiCaller(client, data["access_token"], data["user"], password, data["refresh_token"])
 
 
 def new_event(organizer: ApiCaller, **overrides) -> dict[str, Any]:
@@ -84,11 +93,36 @@ def new_event(organizer: ApiCaller, **overrides) -> dict[str, Any]:
     return response.get_json()
 
 
+def mailed_token(client, to: str, kind: str, containing: str = "") -> str:
+    """The token of the last mail of this kind to `to`, read from the outbox (tests that are
+    about mail read it from a real SMTP server instead: tests/support/smtp.py)."""
+    from sqlalchemy import select
+
+    from services.core.models import MailOutbox
+
+    with client.application.extensions["wellspring.db"].session_factory() as session:
+        secret = session.scalars(
+            select(MailOutbox.secret)
+            .where(
+                MailOutbox.to_address == to.lower(),
+                MailOutbox.kind == kind,
+                MailOutbox.body.contains(containing),
+            )
+            .order_by(MailOutbox.created_at.desc(), MailOutbox.id.desc())
+        ).first()
+    assert secret, f"no {kind} mail to {to}"
+    return secret
+
+
 def add_staff(organizer: ApiCaller, event_id: str, person: ApiCaller, role: str = "staff") -> None:
+    """Invite `person` and accept with the mailed token, as the API requires."""
     response = organizer.post(
         f"/v1/events/{event_id}/staff", json={"email": person.email, "role": role}
     )
-    assert response.status_code in (200, 201), response.get_json()
+    assert response.status_code == 201, response.get_json()
+    token = mailed_token(organizer.client, person.email, "staff_invitation", event_id)
+    response = person.post("/v1/invitations/accept", json={"token": token})
+    assert response.status_code == 200, response.get_json()
 
 
 def register(attendee: ApiCaller, event_id: str) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from typing import IO, Any
 from werkzeug.serving import make_server
 
 from api import create_app
+from tests.support import TEST_ACCESS_TOKEN_TTL, TEST_MAIL_DIR, TEST_REVOCATIONS
 
 
 def committing_app(engine, clock, **config):
@@ -33,6 +34,10 @@ def committing_app(engine, clock, **config):
             "CLOCK": clock,
             "PASSWORD_HASH_PROFILE": "fast",
             "SECRET_KEY": "test-secret",
+            "TOKEN_REVOCATION_URL": TEST_REVOCATIONS,
+            # Tests move the clock by days; token expiry has its own tests (tests/accounts).
+            "ACCESS_TOKEN_TTL_SECONDS": TEST_ACCESS_TOKEN_TTL,
+            "MAIL_DIR": TEST_MAIL_DIR,
             "PUBLIC_BASE_URL": "https://wellspring.test",
             **config,
         }
@@ -119,6 +124,9 @@ def start_gunicorn(database_url: str, port: int, output: IO[str], **env: str) ->
         "WEB_CONCURRENCY": "1",
         "GUNICORN_THREADS": "2",
         "WELLSPRING_ENV": "production",
+        # Production needs a mail server to start; nothing here sends mail (no worker runs).
+        "SMTP_URL": "smtp://127.0.0.1:2525",
+        "TOKEN_REVOCATION_URL": TEST_REVOCATIONS,
         **env,
     }
     if "SECRET_KEY" not in env:

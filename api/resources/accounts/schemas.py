@@ -34,7 +34,19 @@ class LoginSchema(Schema):
 
 class ProfileSchema(Schema):
     id = fields.UUID(dump_only=True)
-    email = fields.String(dump_only=True)
+    email = fields.Email(
+        validate=validate.Length(max=254),
+        metadata={
+            "description": "Changing it needs `current_password`; the new address is "
+            "unverified until the mail sent to it is confirmed"
+        },
+    )
+    email_verified = fields.Boolean(dump_only=True)
+    current_password = fields.String(
+        load_only=True,
+        validate=validate.Length(min=1, max=1024),
+        metadata={"description": "Required with `email`"},
+    )
     display_name = fields.String(validate=validate.Length(min=1, max=120))
     headline = fields.String(allow_none=True, validate=validate.Length(max=200))
     company = fields.String(allow_none=True, validate=validate.Length(max=120))
@@ -63,10 +75,71 @@ class ProfileUpdateResultSchema(ProfileSchema):
     hints = fields.List(fields.Nested(HintSchema), required=True)
 
 
-class AuthResultSchema(Schema):
-    user = fields.Nested(ProfileSchema, required=True)
-    access_token = fields.String(required=True)
+class TokenPairSchema(Schema):
+    access_token = fields.String(
+        required=True, metadata={"description": "Send as `Authorization: Bearer …`"}
+    )
+    refresh_token = fields.String(
+        required=True,
+        metadata={"description": "For POST /v1/auth/refresh only; used up by each refresh"},
+    )
+    expires_in = fields.Integer(
+        required=True, metadata={"description": "Seconds the access token is valid"}
+    )
     token_type = fields.String(required=True, metadata={"example": "Bearer"})
+
+
+class AuthResultSchema(TokenPairSchema):
+    user = fields.Nested(ProfileSchema, required=True)
+
+
+class RefreshSchema(Schema):
+    refresh_token = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class SignInSchema(Schema):
+    id = fields.UUID(required=True)
+    created_at = Instant(required=True)
+    last_used_at = Instant(required=True, metadata={"description": "Moves at most once a minute"})
+    user_agent = fields.String(allow_none=True, required=True)
+    current = fields.Boolean(
+        required=True, metadata={"description": "The sign-in this request's token belongs to"}
+    )
+
+
+class SignInListSchema(Schema):
+    items = fields.List(fields.Nested(SignInSchema), required=True)
+
+
+class PasswordChangeSchema(Schema):
+    current_password = fields.String(
+        required=True, load_only=True, validate=validate.Length(min=1, max=1024)
+    )
+    new_password = fields.String(
+        required=True, load_only=True, validate=validate.Length(min=MIN_PASSWORD_LENGTH, max=1024)
+    )
+
+
+class MailedTokenSchema(Schema):
+    token = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "The `token: …` line of the mail"},
+    )
+
+
+class PasswordResetSchema(Schema):
+    email = fields.String(required=True, validate=validate.Length(min=1, max=254))
+
+
+class PasswordResetConfirmSchema(MailedTokenSchema):
+    new_password = fields.String(
+        required=True, load_only=True, validate=validate.Length(min=MIN_PASSWORD_LENGTH, max=1024)
+    )
+
+
+class EmptySchema(Schema):
+    pass
 
 
 class ExportSchema(Schema):
@@ -83,3 +156,14 @@ class ExportSchema(Schema):
     messages = fields.List(fields.Dict(), required=True)
     follow_ups = fields.List(fields.Dict(), required=True)
     follow_up_plans = fields.List(fields.Dict(), required=True)
+    sessions = fields.List(
+        fields.Dict(), required=True, metadata={"description": "My sign-ins, without tokens"}
+    )
+    invitations = fields.List(
+        fields.Dict(), required=True, metadata={"description": "Staff invitations to my email"}
+    )
+    mail = fields.List(
+        fields.Dict(),
+        required=True,
+        metadata={"description": "Mail sent to me, without the tokens it carried"},
+    )

@@ -10,15 +10,20 @@ from api.resources.events.schemas import (
     AttendeePageSchema,
     EventSchema,
     EventWithRoleSchema,
+    InvitationSchema,
+    InvitationTokenSchema,
+    JoinedSchema,
+    MyInvitationListSchema,
     RegistrationSchema,
     SessionPageSchema,
     SessionSchema,
     StaffAssignSchema,
     StaffPageSchema,
+    StaffRoleSchema,
     StaffSchema,
 )
 from api.schemas import PageArgsSchema, WithExtra
-from services.events import badges, events
+from services.events import badges, events, invitations
 
 blp = Blueprint(
     "events", __name__, url_prefix="/v1", description="Events, staff, sessions and registration"
@@ -70,18 +75,91 @@ class EventStaff(MethodView):
     @blp.response(200, StaffPageSchema)
     @blp.problems(403, 404)
     def get(self, args, event_id: UUID):
-        """The event's organizers and staff (staff only)."""
-        return events.list_staff(db_session(), current_user(), event_id, **args)
+        """The event's organizers and staff (staff only), and its pending invitations
+        (organizers only)."""
+        session, user = db_session(), current_user()
+        page = events.list_staff(session, user, event_id, **args)
+        return WithExtra(page, invitations=invitations.pending(session, user, event_id))
 
     @blp.authenticated
     @blp.arguments(StaffAssignSchema)
-    @blp.response(201, StaffSchema)
-    @blp.alt_response(200, schema=StaffSchema, description="Already on the staff; role updated")
-    @blp.problems(403, 404, 409)
+    @blp.response(201, InvitationSchema)
+    @blp.problems(403, 404)
     def post(self, data, event_id: UUID):
-        """Add someone (by account email) as staff or organizer (organizers only)."""
-        result = events.assign_staff(db_session(), current_user(), event_id, now=now(), **data)
-        return result.staff, (201 if result.created else 200)
+        """Invite an email address to the staff (organizers only). The answer is the same
+        whether or not an account has that address; only accepting grants access."""
+        return invitations.invite(
+            db_session(), current_user(), event_id, now=now(), base_url=public_base_url(), **data
+        )
+
+
+@blp.route("/events/<uuid:event_id>/staff/<uuid:user_id>")
+class EventStaffMember(MethodView):
+    @blp.authenticated
+    @blp.arguments(StaffRoleSchema)
+    @blp.response(200, StaffSchema)
+    @blp.problems(403, 404, 409)
+    def patch(self, data, event_id: UUID, user_id: UUID):
+        """Change a member's role (organizers only); the last organizer stays one (409)."""
+        return invitations.change_role(db_session(), current_user(), event_id, user_id, **data)
+
+    @blp.authenticated
+    @blp.response(204)
+    @blp.problems(403, 404, 409)
+    def delete(self, event_id: UUID, user_id: UUID):
+        """Remove a member (organizers only); their next request is refused. The last
+        organizer cannot be removed (409)."""
+        invitations.remove_member(db_session(), current_user(), event_id, user_id)
+
+
+@blp.route("/events/<uuid:event_id>/invitations/<uuid:invitation_id>")
+class EventInvitation(MethodView):
+    @blp.authenticated
+    @blp.response(204)
+    @blp.problems(403, 404)
+    def delete(self, event_id: UUID, invitation_id: UUID):
+        """Revoke a pending invitation (organizers only); its token stops working."""
+        invitations.revoke_invitation(db_session(), current_user(), event_id, invitation_id, now())
+
+
+@blp.route("/me/invitations")
+class MyInvitations(MethodView):
+    @blp.authenticated
+    @blp.response(200, MyInvitationListSchema)
+    def get(self):
+        """Pending staff invitations to my email, once it is verified."""
+        return {"items": invitations.my_invitations(db_session(), current_user(), now())}
+
+
+@blp.route("/invitations/<uuid:invitation_id>/accept")
+class AcceptInvitation(MethodView):
+    @blp.authenticated
+    @blp.response(200, JoinedSchema)
+    @blp.problems(404, 409)
+    def post(self, invitation_id: UUID):
+        """Accept an invitation to my verified email: I join the event's staff."""
+        return invitations.accept(db_session(), current_user(), invitation_id, now())
+
+
+@blp.route("/invitations/<uuid:invitation_id>/decline")
+class DeclineInvitation(MethodView):
+    @blp.authenticated
+    @blp.response(204)
+    @blp.problems(404, 409)
+    def post(self, invitation_id: UUID):
+        """Decline an invitation to my verified email."""
+        invitations.decline(db_session(), current_user(), invitation_id, now())
+
+
+@blp.route("/invitations/accept")
+class AcceptInvitationWithToken(MethodView):
+    @blp.authenticated
+    @blp.arguments(InvitationTokenSchema)
+    @blp.response(200, JoinedSchema)
+    @blp.problems(400)
+    def post(self, data):
+        """Accept with the mailed token: the signed-in account joins the event's staff."""
+        return invitations.accept_with_token(db_session(), current_user(), data["token"], now())
 
 
 @blp.route("/events/<uuid:event_id>/sessions")

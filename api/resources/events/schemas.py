@@ -30,16 +30,62 @@ class StaffAssignSchema(Schema):
 
 
 class StaffSchema(Schema):
-    id = fields.UUID(dump_only=True)
-    event_id = fields.UUID(dump_only=True)
+    """A member of an event's staff (no email: staff see each other's names only)."""
+
     user_id = fields.UUID(dump_only=True)
-    email = fields.String(attribute="user.email", dump_only=True)
     display_name = fields.String(attribute="user.display_name", dump_only=True)
     role = fields.String(dump_only=True)
     created_at = Instant(dump_only=True)
 
 
-StaffPageSchema = page_of(StaffSchema, "StaffPageSchema")
+class StaffRoleSchema(Schema):
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+
+
+class InvitationSchema(Schema):
+    """An invitation to the staff, as its organizers see it."""
+
+    id = fields.UUID(dump_only=True)
+    email = fields.String(dump_only=True)
+    role = fields.String(dump_only=True)
+    status = fields.String(
+        dump_only=True, metadata={"description": "pending, accepted, declined or revoked"}
+    )
+    created_at = Instant(dump_only=True)
+
+
+class StaffPageSchema(page_of(StaffSchema, "StaffMembersPageSchema")):
+    invitations = fields.List(
+        fields.Nested(InvitationSchema),
+        required=True,
+        metadata={"description": "Pending invitations (organizers only; empty for staff)"},
+    )
+
+
+class MyInvitationSchema(Schema):
+    id = fields.UUID(dump_only=True)
+    event_id = fields.UUID(dump_only=True)
+    event_name = fields.String(dump_only=True)
+    role = fields.String(dump_only=True)
+    status = fields.String(dump_only=True)
+    created_at = Instant(dump_only=True)
+
+
+class MyInvitationListSchema(Schema):
+    items = fields.List(fields.Nested(MyInvitationSchema), required=True)
+
+
+class InvitationTokenSchema(Schema):
+    token = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "The `token: …` line of the invitation mail"},
+    )
+
+
+class JoinedSchema(Schema):
+    event_id = fields.UUID(required=True)
+    role = fields.String(required=True)
 
 
 class SessionSchema(Schema):
