@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 import uuid
+from datetime import datetime
 
 from flask import Flask, current_app, g, request
 
@@ -73,14 +73,13 @@ class LastUsedRecorder:
     in a transaction of its own, so no request waits on it and a GET stays read-only."""
 
     def __init__(self) -> None:
-        self._written: dict[uuid.UUID, float] = {}
+        self._written: dict[uuid.UUID, datetime] = {}
         self._lock = threading.Lock()
 
-    def due(self, session_id: uuid.UUID) -> bool:
-        moment = time.monotonic()
+    def due(self, session_id: uuid.UUID, moment: datetime) -> bool:
         with self._lock:
             last = self._written.get(session_id)
-            if last is not None and moment - last < sessions.LAST_USED_PRECISION.total_seconds():
+            if last is not None and abs(moment - last) < sessions.LAST_USED_PRECISION:
                 return False
             if len(self._written) > 100_000:
                 self._written.clear()
@@ -89,11 +88,12 @@ class LastUsedRecorder:
 
     def record(self, _exc: BaseException | None = None) -> None:
         claims: AccessClaims | None = g.pop("current_claims", None)
-        if claims is None or not self.due(claims.session_id):
+        moment = now()
+        if claims is None or not self.due(claims.session_id, moment):
             return
         try:
             with database().session_factory() as session:
-                sessions.touch(session, claims.session_id, now())
+                sessions.touch(session, claims.session_id, moment)
         except Exception:  # a busy database: the next minute will do
             log.warning("could not record the sign-in's last use", exc_info=True)
 
