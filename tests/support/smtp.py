@@ -15,7 +15,7 @@ from email.message import EmailMessage
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-TOKEN_LINE = re.compile(r"^token: (\S+)$", re.MULTILINE)
+TOKEN_LINE = re.compile(r"^token: (\S+)\r?$", re.MULTILINE)
 
 
 def _free_port() -> int:
