@@ -1,6 +1,6 @@
 """Failed-login limits, counted before the password is checked.
 
-Two counters and a gate, kept in the rate-limit storage (`limits`: memory for one process,
+Counters and a gate, kept in the rate-limit storage (`limits`: memory for one process,
 Redis for several), keyed by a digest of the email (no address ever lands in a key or a log):
 
 - per (account, address): every attempt is counted *before* the password is checked, by one
@@ -12,6 +12,9 @@ Redis for several), keyed by a digest of the email (no address ever lands in a k
   out for a quarter of an hour. An address the account logged in from before (within 30 days)
   and with no failures of its own passes the gate, so the owner's usual phone or office is not
   slowed by someone else's guessing; a new address waits at most `max_delay_s`.
+
+- per address, across accounts: at most 50 failures in 15 minutes (failures only: a venue's
+  Wi-Fi is one address for hundreds of people).
 
 The gate is also one atomic increment (the first attempt in a delay window gets through, the
 others are told when to come back).
@@ -35,6 +38,9 @@ KNOWN_ADDRESS_S = 30 * 24 * 3600
 class LoginLimitPolicy:
     per_account_address: int = 5
     window_s: int = 15 * 60
+    # Failures from one address across all accounts (a coarse bound against one machine trying
+    # many accounts; failures only, since a venue's Wi-Fi is one address for hundreds).
+    failures_per_address: int = 50
     slowdown_after: int = 10
     max_delay_s: int = 60
 
@@ -57,6 +63,10 @@ class Attempt:
     @property
     def failures_key(self) -> str:
         return f"wellspring:login:failures:{self.account}"
+
+    @property
+    def address_key(self) -> str:
+        return f"wellspring:login:address-failures:{self.address}"
 
     @property
     def gate_key(self) -> str:
@@ -83,6 +93,8 @@ class LoginLimiter:
         """Count this attempt; TooManyFailedLogins (with retry_after) when it must not be tried."""
         attempt = Attempt(account_key(email), address)
         policy = self.policy
+        if int(self.storage.get(attempt.address_key) or 0) >= policy.failures_per_address:
+            raise TooManyFailedLogins(retry_after=self._retry_after(attempt.address_key))
         tried = self.storage.incr(attempt.pair_key, policy.window_s)
         if tried > policy.per_account_address:
             raise TooManyFailedLogins(retry_after=self._retry_after(attempt.pair_key))
@@ -98,6 +110,7 @@ class LoginLimiter:
 
     def failed(self, attempt: Attempt) -> None:
         self.storage.incr(attempt.failures_key, self.policy.window_s)
+        self.storage.incr(attempt.address_key, self.policy.window_s)
 
     def succeeded(self, attempt: Attempt) -> None:
         self.storage.clear(attempt.pair_key)

@@ -106,7 +106,7 @@ def test_successful_logins_do_not_count_against_the_limit(anon):
 
 
 def test_failed_logins_are_limited_per_ip(app, anon):
-    app.config["LOGIN_FAILURES_PER_IP"] = "3 per 15 minutes"
+    app.config["LOGIN_FAILURES_PER_ADDRESS"] = 3
     try:
         for _ in range(3):
             anon.post("/v1/auth/login", json={"email": unique_email(), "password": "w" * 12})
@@ -114,7 +114,7 @@ def test_failed_logins_are_limited_per_ip(app, anon):
             anon.post("/v1/auth/login", json={"email": unique_email(), "password": "w" * 12}), 429
         )
     finally:
-        app.config["LOGIN_FAILURES_PER_IP"] = "50 per 15 minutes"
+        app.config["LOGIN_FAILURES_PER_ADDRESS"] = 50
 
 
 def test_registrations_are_limited_per_ip(app, anon):

@@ -29,10 +29,6 @@ from services.accounts.login_limits import LoginLimiter, LoginLimitPolicy, accou
 blp = Blueprint("accounts", __name__, url_prefix="/v1", description="Accounts and profile")
 
 
-def _failed_login(response) -> bool:
-    return response.status_code == 401
-
-
 def _user_agent() -> str | None:
     return request.headers.get("User-Agent")
 
@@ -46,6 +42,7 @@ def _login_limiter() -> LoginLimiter:
             window_s=int(config["LOGIN_WINDOW_SECONDS"]),
             slowdown_after=int(config["LOGIN_ACCOUNT_SLOWDOWN_AFTER"]),
             max_delay_s=int(config["LOGIN_ACCOUNT_MAX_DELAY_SECONDS"]),
+            failures_per_address=int(config["LOGIN_FAILURES_PER_ADDRESS"]),
         ),
     )
 
@@ -73,16 +70,7 @@ class Register(MethodView):
 
 @blp.route("/auth/login")
 class Login(MethodView):
-    # Per address, failures only (a venue's Wi-Fi is one address for hundreds of people).
-    # Per account, every attempt is counted before the password is checked (LoginLimiter).
-    decorators = [
-        limiter.limit(
-            lambda: current_app.config["LOGIN_FAILURES_PER_IP"],
-            key_func=remote_address,
-            deduct_when=_failed_login,
-        ),
-    ]
-
+    # Limits: services/accounts/login_limits.py, counted before the password is checked.
     @blp.arguments(LoginSchema)
     @blp.response(200, AuthResultSchema)
     @blp.problems(401, 429)
