@@ -42,13 +42,14 @@ class Mailbox:
             )
         return "250 OK"
 
-    def to(self, address: str) -> list[EmailMessage]:
+    def to(self, address: str, subject: str = "") -> list[EmailMessage]:
+        """Mail received for `address`, with `subject` in its subject line."""
         with self._lock:
-            return [m for m in self.messages if m["To"] == address]
+            return [m for m in self.messages if m["To"] == address and subject in m["Subject"]]
 
-    def last_token(self, address: str) -> str:
-        """The `token: …` line of the last mail to `address`."""
-        mails = self.to(address)
+    def last_token(self, address: str, subject: str = "") -> str:
+        """The `token: …` line of the last mail to `address` (with `subject` in its subject)."""
+        mails = self.to(address, subject)
         assert mails, f"no mail to {address}"
         return token_of(mails[-1])
 
