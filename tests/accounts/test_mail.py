@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from api.worker import delivery_steps, run_pass
 from services.core.models import MailOutbox, User
@@ -24,6 +24,14 @@ from tests.support import assert_problem, new_user, unique_email
 from tests.support.smtp import smtp_server, text_of, token_of
 
 MAIL_FROM = "Wellspring <no-reply@wellspring.test>"
+
+
+@pytest.fixture(autouse=True)
+def only_this_tests_mail(db):
+    """Mail that other (committing) tests left pending is not this test's: set it aside
+    inside this test's rolled-back transaction."""
+    db.execute(update(MailOutbox).where(MailOutbox.status == PENDING).values(status="other"))
+    db.commit()
 
 
 @pytest.fixture
