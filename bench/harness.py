@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, insert, text
+from sqlalchemy import Engine, create_engine, insert, select, text
 from sqlalchemy.engine import make_url
 
 REPO = Path(__file__).resolve().parent.parent
@@ -35,7 +35,7 @@ sys.path.insert(0, str(REPO))
 from api import create_app  # noqa: E402
 from services.core.db import make_engine  # noqa: E402
 from services.core.migrations import upgrade_to_head  # noqa: E402
-from services.core.models import BadgeCode, Registration, User  # noqa: E402
+from services.core.models import BadgeCode, MailOutbox, Registration, User  # noqa: E402
 from services.events import badges  # noqa: E402
 
 RESULTS_DIR = REPO / "bench" / "results"
@@ -43,6 +43,7 @@ DEFAULT_POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 PASSWORD = "bench password 123"
 # `make serve`'s defaults: 2 processes of 4 threads (GUNICORN_THREADS may override the threads).
 SERVE_THREADS = os.environ.get("GUNICORN_THREADS", "4")
+BENCH_SECRET_KEY = secrets.token_urlsafe(48)
 # No password hashes to a bare "!": the seeded attendees exist only to be scanned.
 UNUSABLE_PASSWORD_HASH = "!"
 
@@ -148,6 +149,7 @@ class Seeder:
                 "DATABASE_URL": database.url,
                 "ENGINE": self.engine,
                 "WELLSPRING_ENV": "development",
+                "SECRET_KEY": BENCH_SECRET_KEY,
                 "PASSWORD_HASH_PROFILE": "fast",
                 "LOG_LEVEL": "WARNING",
             }
@@ -192,9 +194,25 @@ class Seeder:
             {"email": self.staff.email, "role": "staff"},
             self.organizer.token,
         )
+        self._call(
+            "POST",
+            "/v1/invitations/accept",
+            {"token": self.invitation_token(self.staff.email)},
+            self.staff.token,
+        )
         seeded = SeededEvent(event["id"])
         seeded.badges = self.register_in_bulk(uuid.UUID(event["id"]), attendees, now)
         return seeded
+
+    def invitation_token(self, email: str) -> str:
+        """The token of the last invitation mailed to `email` (read from the outbox)."""
+        with self.engine.connect() as conn:
+            return conn.scalar(
+                select(MailOutbox.secret)
+                .where(MailOutbox.to_address == email, MailOutbox.kind == "staff_invitation")
+                .order_by(MailOutbox.created_at.desc())
+                .limit(1)
+            )
 
     def register(self, person: Person, event_id: str) -> dict[str, Any]:
         return self._call("POST", f"/v1/events/{event_id}/registrations", token=person.token)
@@ -281,7 +299,10 @@ def gunicorn(
         "WEB_CONCURRENCY": str(workers),
         "GUNICORN_THREADS": SERVE_THREADS,
         "WELLSPRING_ENV": "production",
-        "SECRET_KEY": secrets.token_urlsafe(48),
+        # The seeder's tokens must verify here: one key for both. No worker runs, so the
+        # mail server is never called; production only needs one named.
+        "SECRET_KEY": BENCH_SECRET_KEY,
+        "SMTP_URL": "smtp://127.0.0.1:2525",
         "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "bench")]),
         **(extra_env or {}),
     }
