@@ -209,6 +209,8 @@ def update_event(
 def assign_staff(
     session: Session, actor: User, event_id: uuid.UUID, *, email: str, role: str, now: datetime
 ) -> StaffAssignment:
+    """Tooling only (the demo seeder): make an account staff at once. The API invites
+    instead (services.events.invitations), and only an accepted invitation grants a role."""
     require_organizer(session, event_id, actor)
     user = session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None:
