@@ -18,13 +18,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, text
 
-from services.accounts import hash_token
-from services.clock import SettableClock, SystemClock
-from services.models import AccessToken, Contact, IdempotencyRecord, Message
+from services.accounts.accounts import hash_token
+from services.core.clock import SettableClock, SystemClock
+from services.core.models import AccessToken, Contact, IdempotencyRecord, Message
 from tests.conftest import T0
-from tests.live import committing_app, gunicorn_server, http_json, run_at_once
-from tests.messaging_seed import delete_users, seed_pairs
 from tests.support import event_with_staff, new_user, register
+from tests.support.live import committing_app, gunicorn_server, http_json, run_at_once
+from tests.support.messaging_seed import delete_users, seed_pairs
 
 STRONG_SECRET = "s" * 48
 
@@ -72,9 +72,9 @@ def test_a_worker_killed_between_the_work_and_the_answer_leaves_nothing_done(
     def messages() -> int:
         with engine.connect() as conn:
             return conn.scalar(
-                select(func.count()).select_from(Message).where(
-                    Message.connection_id == connection_id
-                )
+                select(func.count())
+                .select_from(Message)
+                .where(Message.connection_id == connection_id)
             )
 
     def ann_record():
@@ -140,7 +140,8 @@ def test_a_worker_killed_between_the_work_and_the_answer_leaves_nothing_done(
                     try:
                         conn.execute(
                             text(
-                                "SELECT id FROM idempotency_records WHERE id = :id FOR UPDATE NOWAIT"
+                                "SELECT id FROM idempotency_records WHERE id = :id"
+                                " FOR UPDATE NOWAIT"
                             ),
                             {"id": record_id},
                         )

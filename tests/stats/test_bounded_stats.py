@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import update
 
-from services import charts
-from services.models import Event
+from services.core.models import Event
+from services.stats import charts
 from tests.support import assert_problem, event_with_staff, new_event, new_user, register
 
 
@@ -22,9 +22,13 @@ def test_an_event_longer_than_31_days_is_refused(anon):
     }
     assert "ends_at" in assert_problem(organizer.post("/v1/events", json=body), 422)["errors"]
     event = new_event(organizer, starts_at="2026-05-01T08:00:00Z", ends_at="2026-06-01T08:00:00Z")
-    response = organizer.patch(f"/v1/events/{event['id']}", json={"starts_at": "2026-04-30T08:00:00Z"})
+    response = organizer.patch(
+        f"/v1/events/{event['id']}", json={"starts_at": "2026-04-30T08:00:00Z"}
+    )
     assert_problem(response, 422)
-    response = organizer.patch(f"/v1/events/{event['id']}", json={"ends_at": "2026-07-01T08:00:00Z"})
+    response = organizer.patch(
+        f"/v1/events/{event['id']}", json={"ends_at": "2026-07-01T08:00:00Z"}
+    )
     assert_problem(response, 422)
 
 
@@ -99,7 +103,7 @@ def test_charts_draw_side_by_side(anon, monkeypatch):
         return real_draw(summary)
 
     monkeypatch.setattr(charts, "_draw_arrivals", slow_first)
-    from services.stats import ArrivalSummary
+    from services.stats.arrival_buckets import ArrivalSummary
 
     summary = ArrivalSummary(
         event_id=uuid.uuid4(),

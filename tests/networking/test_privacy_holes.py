@@ -11,8 +11,9 @@ def test_badge_codes_are_shown_to_their_owner_only(anon):
     attendee = new_user(anon.client)
     mine = register(attendee, setup.event_id)
     assert mine["badge_code"] and mine["badge_url"].endswith(mine["badge_code"])
-    assert attendee.get(f"/v1/registrations/{mine['id']}").get_json()["badge_code"] == (
-        mine["badge_code"]
+    assert (
+        attendee.get(f"/v1/registrations/{mine['id']}").get_json()["badge_code"]
+        == (mine["badge_code"])
     )
     code = mine["badge_code"]
     seen = [

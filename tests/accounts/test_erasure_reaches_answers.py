@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from services.models import Base, IdempotencyRecord
+from services.core.models import Base, IdempotencyRecord
+from tests.accounts.test_privacy import MARKERS, _world
 from tests.support import new_user, register
-from tests.test_privacy import MARKERS, _world
 
 
 def _keyed(caller, path, body, key):
@@ -67,8 +67,18 @@ def test_erasing_scrubs_other_peoples_stored_answers(anon, db, clock):
 
     # A replay gives nothing of hers back.
     for caller, path, body, key in (
-        (cy, "/v1/contacts/scan", {"badge": zelda_reg["badge_code"], "event_id": setup.event_id}, "cy-scans-zelda"),
-        (setup.staff, f"/v1/events/{setup.event_id}/check-ins", {"badge": zelda_reg["badge_code"]}, "door-scans-zelda"),
+        (
+            cy,
+            "/v1/contacts/scan",
+            {"badge": zelda_reg["badge_code"], "event_id": setup.event_id},
+            "cy-scans-zelda",
+        ),
+        (
+            setup.staff,
+            f"/v1/events/{setup.event_id}/check-ins",
+            {"badge": zelda_reg["badge_code"]},
+            "door-scans-zelda",
+        ),
     ):
         replay = caller.post(path, json=body, headers={"Idempotency-Key": key})
         text = replay.get_data(as_text=True)
@@ -99,8 +109,10 @@ def _event():
 def test_expired_answers_are_purged_by_the_worker_pass(app, anon, db, clock):
     ann = new_user(anon.client)
     _keyed(ann, "/v1/events", _event(), "ann-1")
-    count = select(func.count()).select_from(IdempotencyRecord).where(
-        IdempotencyRecord.user_id == uuid.UUID(ann.id)
+    count = (
+        select(func.count())
+        .select_from(IdempotencyRecord)
+        .where(IdempotencyRecord.user_id == uuid.UUID(ann.id))
     )
     assert db.scalar(count) == 1
     clock.advance(timedelta(hours=25))

@@ -37,9 +37,7 @@ def test_personal_answers_are_not_stored_by_caches(anon):
         setup.staff.get(f"/v1/contacts/{contact.get_json()['id']}"),
         setup.staff.get(f"/v1/contacts/{contact.get_json()['id']}/messages"),
         bo.get("/v1/inbox"),
-        anon.post(
-            "/v1/auth/login", json={"email": bo.email, "password": bo.password}
-        ),  # a token
+        anon.post("/v1/auth/login", json={"email": bo.email, "password": bo.password}),  # a token
         anon.post(
             "/v1/auth/register",
             json={"email": unique_email(), "password": "a long password", "display_name": "X"},
