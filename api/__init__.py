@@ -45,6 +45,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions[THROTTLE_POLICY] = build_throttle_policy(app.config)
 
     _register_request_id(app)
+    app.after_request(set_safety_headers)
     _enable_cors_if_configured(app)
     _trust_configured_proxies(app)
     app.before_request(reject_nul_characters)
@@ -170,6 +171,17 @@ def _trust_configured_proxies(app: Flask) -> None:
     count = int(app.config.get("PROXY_COUNT") or 0)
     if count > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)
+
+
+def set_safety_headers(response):
+    """`nosniff` on every answer (a JSON error must never be run as a script or styled page).
+    Answers to an authenticated caller, and the token answers of register and login, are
+    personal: no cache may keep them, unless the view chose its own caching (badge images)."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    personal = "Authorization" in request.headers or request.path.startswith("/v1/auth/")
+    if personal and "Cache-Control" not in response.headers:
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _register_request_id(app: Flask) -> None:

@@ -19,6 +19,16 @@ from services.core.errors import EmailTaken, InvalidCredentials, InvalidToken
 from services.core.models import AccessToken, User
 
 MIN_PASSWORD_LENGTH = 10
+
+
+def password_weakness(password: str) -> str | None:
+    """Why a new password is refused beyond its length, or None: one that is only whitespace,
+    or one character repeated, is the first thing a guesser tries (issue 12)."""
+    if not password.strip():
+        return "Must not be only whitespace."
+    if len(set(password)) == 1:
+        return "Must not be one character repeated."
+    return None
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 # Verified against when the email is unknown, so both failures cost the same time.
 _DUMMY_HASH = _hasher.hash("wellspring-timing-equaliser")

@@ -101,3 +101,4 @@ def test_access_log_keeps_no_query_string():
     line = AccessJsonFormatter().format(record)
     assert "zelda" not in line and "investor" not in line
     assert json.loads(line)["path"] == "/v1/contacts"
+    assert json.loads(line)["query_params"] == ["q", "tag"]
