@@ -29,6 +29,8 @@ def password_weakness(password: str) -> str | None:
     if len(set(password)) == 1:
         return "Must not be one character repeated."
     return None
+
+
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 # Verified against when the email is unknown, so both failures cost the same time.
 _DUMMY_HASH = _hasher.hash("wellspring-timing-equaliser")
