@@ -16,6 +16,7 @@ from api.config import API_SETTINGS, check_secret_key, config_from_environment, 
 from api.db import Database, close_db_session
 from api.errors import register_error_handlers
 from api.extensions import Api, limiter
+from api.limits import check_json_body, limit_body_size
 from api.logs import configure_default_logging
 from api.policy import EXTENSION as THROTTLE_POLICY
 from api.policy import build_throttle_policy
@@ -48,6 +49,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.after_request(set_safety_headers)
     _enable_cors_if_configured(app)
     _trust_configured_proxies(app)
+    app.before_request(limit_body_size)
+    app.before_request(check_json_body)
     app.before_request(reject_nul_characters)
     app.teardown_appcontext(close_db_session)
 

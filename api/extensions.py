@@ -11,6 +11,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_smorest.utils import prepare_response
 
+from api.limits import require_json_body
 from api.schemas import ProblemSchema
 
 PROBLEM_JSON = "application/problem+json"
@@ -48,7 +49,8 @@ class Blueprint(flask_smorest.Blueprint):
         return decorator
 
     def arguments(self, schema, *, location: str = "json", **kwargs):
-        """flask-smorest's, plus a documented 400: a JSON body that is not JSON at all.
+        """flask-smorest's, plus a documented 400 (a body that is not JSON within the limits)
+        and 415 (a body sent as another Content-Type, refused before it is parsed).
 
         A schema class is instantiated here, once: webargs would build a new instance (deep
         copies of every field) on every request."""
@@ -59,7 +61,14 @@ class Blueprint(flask_smorest.Blueprint):
             return parse
 
         def decorator(func):
-            return self.problems(400)(parse(func))
+            parsed = parse(func)
+
+            @functools.wraps(parsed)
+            def json_only(*args, **kwargs):
+                require_json_body()
+                return parsed(*args, **kwargs)
+
+            return self.problems(400, 415)(json_only)
 
         return decorator
 

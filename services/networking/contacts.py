@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from services.core.models import (
 from services.core.pagination import (
     Page,
     before_time_id,
+    cursor_time,
     decode_cursor,
     invalid_cursor,
     page_from_rows,
@@ -417,11 +419,15 @@ def list_contacts(
 
 
 def _parse_strength_cursor(raw_at, raw_strength, raw_id):
+    ranked_at = cursor_time(raw_at)
     try:
-        ranked_at = datetime.fromisoformat(raw_at)
-        return ranked_at, float(raw_strength), uuid.UUID(raw_id)
+        strength = float(raw_strength)
+        after_id = uuid.UUID(raw_id)
     except (TypeError, ValueError) as exc:
         raise invalid_cursor() from exc
+    if not math.isfinite(strength):
+        raise invalid_cursor()
+    return ranked_at, strength, after_id
 
 
 MAX_TAGS = 20
