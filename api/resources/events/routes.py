@@ -1,5 +1,6 @@
 from uuid import UUID
 
+from flask import current_app
 from flask.views import MethodView
 
 from api.auth import current_user
@@ -31,6 +32,10 @@ def registration_view(registration):
     )
 
 
+def _max_event_days() -> int:
+    return current_app.config["MAX_EVENT_DAYS"]
+
+
 @blp.route("/events")
 class Events(MethodView):
     @blp.authenticated
@@ -38,7 +43,9 @@ class Events(MethodView):
     @blp.response(201, EventWithRoleSchema)
     def post(self, data):
         """Create an event; the caller becomes its organizer."""
-        event = events.create_event(db_session(), current_user(), now=now(), **data)
+        event = events.create_event(
+            db_session(), current_user(), now=now(), max_days=_max_event_days(), **data
+        )
         return WithExtra(event, my_role=events.ORGANIZER)
 
 
@@ -59,7 +66,9 @@ class EventItem(MethodView):
     @blp.problems(403, 404)
     def patch(self, changes, event_id: UUID):
         """Change an event (organizers only)."""
-        event = events.update_event(db_session(), current_user(), event_id, changes, now())
+        event = events.update_event(
+            db_session(), current_user(), event_id, changes, now(), max_days=_max_event_days()
+        )
         return WithExtra(event, my_role=events.ORGANIZER)
 
 
