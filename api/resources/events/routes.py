@@ -27,9 +27,24 @@ blp = Blueprint(
 
 
 def registration_view(registration):
+    """A registration as the caller may see it: the badge code (and the URL its QR encodes)
+    only for the badge's owner. Staff and organizers see names and status; the scanner reads
+    the code off the badge, so nobody can connect with attendees without meeting them."""
+    if registration.user_id != current_user().id:
+        return _WithoutBadge(registration)
     return WithExtra(
         registration, badge_url=badges.badge_url(public_base_url(), registration.badge_code)
     )
+
+
+class _WithoutBadge:
+    def __init__(self, registration) -> None:
+        self._registration = registration
+
+    def __getattr__(self, name):
+        if name in ("badge_code", "badge_url"):
+            raise AttributeError(name)  # marshmallow leaves the field out
+        return getattr(self._registration, name)
 
 
 def _max_event_days() -> int:
