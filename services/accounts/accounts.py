@@ -163,8 +163,19 @@ def update_profile(
     return ProfileUpdate(user, hint_rules.profile_hints(user))
 
 
-def shared_profile(user: User) -> dict[str, Any]:
-    """What another person sees of `user`: display_name always, the rest as they chose."""
+def shared_profile(user: User, frozen_display_name: str | None = None) -> dict[str, Any]:
+    """What another person sees of `user`: display_name always, the rest as they chose.
+
+    With `frozen_display_name` (`user` blocked the viewer), only that name: nothing live."""
+    if frozen_display_name is not None:
+        return {
+            "user_id": user.id,
+            "display_name": frozen_display_name,
+            "email": None,
+            "company": None,
+            "title": None,
+            "headline": None,
+        }
     return {
         "user_id": user.id,
         "display_name": user.display_name,

@@ -123,7 +123,7 @@ def export_user_data(session: Session, user: User) -> dict[str, Any]:
                 "id": str(c.id),
                 "person": {
                     k: (str(v) if isinstance(v, uuid.UUID) else v)
-                    for k, v in shared_profile(other).items()
+                    for k, v in shared_profile(other, c.frozen_display_name).items()
                 },
                 "event_id": str(c.event_id) if c.event_id else None,
                 "met_in_person": c.met_in_person,

@@ -407,6 +407,8 @@ class Contact(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     removed_at: Mapped[datetime | None]  # the owner removed this side; counters are kept
+    # Set when `other` blocked `owner`: the name `owner` keeps seeing, instead of anything live.
+    frozen_display_name: Mapped[str | None] = mapped_column(String(120))
 
     # Recipient controls the owner set on messages *from* `other`.
     muted_at: Mapped[datetime | None]

@@ -314,7 +314,7 @@ class ContactView:
 
     @property
     def person(self) -> dict:
-        return shared_profile(self.other)
+        return shared_profile(self.other, self.contact.frozen_display_name)
 
     @property
     def etag(self) -> str:
@@ -366,14 +366,23 @@ def list_contacts(
         )
     if q:
         needle = q.strip().lower()
-        # Only what the other person shares may match, or a search would reveal hidden fields.
+        # Only what the other person shares may match, or a search would reveal hidden fields;
+        # of someone who blocked me, only the name I still see.
+        live = Contact.frozen_display_name.is_(None)
         query = query.where(
             or_(
-                func.lower(other.display_name).contains(needle, autoescape=True),
+                and_(live, func.lower(other.display_name).contains(needle, autoescape=True)),
                 and_(
-                    other.share_company, func.lower(other.company).contains(needle, autoescape=True)
+                    live,
+                    other.share_company,
+                    func.lower(other.company).contains(needle, autoescape=True),
                 ),
-                and_(other.share_title, func.lower(other.title).contains(needle, autoescape=True)),
+                and_(
+                    live,
+                    other.share_title,
+                    func.lower(other.title).contains(needle, autoescape=True),
+                ),
+                func.lower(Contact.frozen_display_name).contains(needle, autoescape=True),
                 func.lower(Contact.note).contains(needle, autoescape=True),
             )
         )
@@ -485,7 +494,8 @@ def remove_contact(session: Session, owner: User, contact_id: uuid.UUID, now: da
 def block_contact(session: Session, owner: User, contact_id: uuid.UUID, now: datetime) -> None:
     """Neither person may message or re-connect; the blocker's side is removed.
 
-    The blocked person keeps their side and only ever learns `blocked` when they try.
+    The blocked person keeps their side and only ever learns `blocked` when they try; from
+    then on their side shows the blocker's display name as it was, and nothing live.
     """
     # Same lock order as a send: the connection first, then the sides.
     connection = connection_of(session, owned_contact(session, owner, contact_id), lock=True)
@@ -496,8 +506,14 @@ def block_contact(session: Session, owner: User, contact_id: uuid.UUID, now: dat
     contact.removed_at = now
     contact.version += 1
     contact.updated_at = now
+    theirs = counterpart(session, contact, lock=True)
+    if theirs is not None and theirs.frozen_display_name is None:
+        # From now on the blocked person sees my name as it is now, and nothing else of me.
+        theirs.frozen_display_name = owner.display_name
+        theirs.version += 1
+        theirs.updated_at = now
     cancel_all_toward(session, contact, "blocked", now)
-    cancel_all_toward(session, counterpart(session, contact), "blocked", now)
+    cancel_all_toward(session, theirs, "blocked", now)
     session.commit()
 
 
@@ -506,7 +522,7 @@ def block_contact(session: Session, owner: User, contact_id: uuid.UUID, now: dat
 
 def _vcard(view: ContactView):
     card = vobject.vCard()
-    shared = shared_profile(view.other)
+    shared = view.person
     card.add("fn").value = shared["display_name"]
     given, _, family = shared["display_name"].rpartition(" ")
     card.add("n").value = vobject.vcard.Name(family=family or given, given=given if family else "")
