@@ -13,6 +13,7 @@ from flask_smorest.utils import prepare_response
 
 from api.limits import require_json_body
 from api.schemas import ProblemSchema
+from services.core.db import retrying_transient_conflicts
 
 PROBLEM_JSON = "application/problem+json"
 BEARER_AUTH = [{"bearerAuth": []}]
@@ -75,14 +76,24 @@ class Blueprint(flask_smorest.Blueprint):
     def authenticated(self, func):
         """Require a valid bearer token; the user is then `api.auth.current_user()`."""
         from api.auth import load_user_from_token
+        from api.db import SAFE_METHODS, db_session
         from api.idempotency import HEADER_DOC, run_idempotently
 
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
             load_user_from_token()
+            if request.method in SAFE_METHODS:
+                return func(*args, **kwargs)
+            # Every write reruns from the start when PostgreSQL undid it for a deadlock or a
+            # serialization failure (services/core/db.py: the lock order, the retry).
+            session = db_session()
+
+            def view():
+                return retrying_transient_conflicts(session, lambda: func(*args, **kwargs))
+
             if request.method == "POST":
-                return run_idempotently(lambda: func(*args, **kwargs))
-            return func(*args, **kwargs)
+                return run_idempotently(view)
+            return view()
 
         if func.__name__ == "post":
             # Every authenticated POST takes an Idempotency-Key (409 in flight, 422 reused).

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -138,6 +138,29 @@ def release_key(session: Session, record_id: uuid.UUID) -> None:
     session.rollback()
     session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == record_id))
     session.commit()
+
+
+def forget_answers_mentioning(session: Session, needles: list[str]) -> int:
+    """Drop stored answers (anyone's) whose body contains one of `needles` (an erased person's
+    id, registration ids, email), inside the caller's transaction. A retry with such a key
+    runs again instead of replaying the person's data."""
+    needles = [needle for needle in needles if needle]
+    if not needles:
+        return 0
+    result = session.execute(
+        delete(IdempotencyRecord)
+        .where(
+            IdempotencyRecord.state == COMPLETED,
+            or_(
+                *(
+                    IdempotencyRecord.response_body.contains(needle, autoescape=True)
+                    for needle in needles
+                )
+            ),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
 
 
 def purge_expired(session: Session, now: datetime) -> int:

@@ -61,6 +61,14 @@ def test_erasing_scrubs_other_peoples_stored_answers(anon, db, clock):
     )
     assert MARKERS["display_name"] in synced.get_data(as_text=True)
     unrelated = _keyed(cy, "/v1/events", _event(), "cy-makes-an-event")
+    # Zelda blocks Di: Di's side keeps Zelda's name as it was, until Zelda is erased.
+    di = new_user(anon.client, display_name="Di")
+    di_reg = register(di, setup.event_id)
+    blocked = zelda.post(
+        "/v1/contacts/scan", json={"badge": di_reg["badge_code"], "event_id": setup.event_id}
+    ).get_json()
+    assert zelda.post(f"/v1/contacts/{blocked['id']}/block").status_code == 204
+    assert di.get("/v1/contacts").get_json()["items"][0]["display_name"] == MARKERS["display_name"]
 
     markers = {**MARKERS, "email": zelda.email, "token": zelda.token}
     assert zelda.delete("/v1/me").status_code == 204
@@ -88,6 +96,7 @@ def test_erasing_scrubs_other_peoples_stored_answers(anon, db, clock):
     assert again.headers.get("Idempotent-Replayed") == "true"
     assert again.get_json()["id"] == unrelated.get_json()["id"]
 
+    assert di.get("/v1/contacts").get_json()["items"][0]["display_name"] == "deleted user"
     db.expire_all()
     leftovers = []
     for table in Base.metadata.sorted_tables:
