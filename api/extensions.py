@@ -84,12 +84,12 @@ class Blueprint(flask_smorest.Blueprint):
             load_user_from_token()
             if request.method in SAFE_METHODS:
                 return func(*args, **kwargs)
+
             # Every write reruns from the start when PostgreSQL undid it for a deadlock or a
             # serialization failure (services/core/db.py: the lock order, the retry).
-            session = db_session()
-
             def view():
-                return retrying_transient_conflicts(session, lambda: func(*args, **kwargs))
+                # The session is looked up here: an Idempotency-Key swaps in an atomic one.
+                return retrying_transient_conflicts(db_session(), lambda: func(*args, **kwargs))
 
             if request.method == "POST":
                 return run_idempotently(view)
