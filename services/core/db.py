@@ -24,8 +24,11 @@ other in a cycle (PostgreSQL would kill one with a deadlock, a 500 before retrie
   7. the request's Idempotency-Key record (its answer is written last, with the work).
 
 Where a path needs only some of these, it still takes them in this order (a send: 2, 3, 4, 5;
-an exchange: 2, 3, 6; a scan or a sync batch: 6; erasure: 1, 3, 4, 5, 6). Rows of one kind
-are taken in id order when a path takes several of them itself.
+a delivery: 1, 2, 3, 4, 5; an exchange: 2, 3, 6; a scan: 6; erasure: 1, 3, 4, 5, 6). Rows of
+one kind are taken in id order when a path takes several of them itself. One known exception:
+an offline sync batch holding both kinds of scan locks its check-ins' registrations (6) before
+its exchanges take connections (2); a cycle with a concurrent exchange is undone by PostgreSQL
+and the batch, idempotent, reruns (services/checkin/sync.py).
 
 Transient conflicts. Even in order, PostgreSQL may undo a transaction (a deadlock with a
 path outside this list, a serialization failure): every write runs through
