@@ -1,0 +1,174 @@
+"""Which changes a pull has not sent yet: read snapshots, watermarks and the change log.
+
+The database writes the log (see migration 0009): every INSERT, UPDATE or DELETE on a tracked
+table adds rows (scope, tbl, row_id, pos) in the same transaction. `pos` is the writing
+transaction's id on PostgreSQL and the log's commit-ordered counter on SQLite.
+
+A pull reads everything from one snapshot and computes `pos` for its successor:
+- PostgreSQL: a REPEATABLE READ transaction; the watermark is the snapshot's xmin. Every
+  transaction with a smaller id had ended when the snapshot was taken, so whatever this
+  pull could not see (a transaction still in flight, however early it wrote) has pos ≥ xmin.
+- SQLite: a deferred read transaction (WAL); writers are serialized, so the committed counter
+  at the snapshot is the exact boundary: unseen changes have pos > counter.
+
+The `timestamp` answered is the clock just after the snapshot was taken (rounded up to the
+millisecond), stored with the watermark in `sync_watermarks`; two pulls answering the same
+millisecond keep the lower watermark. A later pull looks the watermark up by that exact
+timestamp; a timestamp the server never answered falls back to the newest watermark at or
+before it (its snapshot was taken earlier, so it is lower: changes may be sent twice, never
+missed). Changes visible to a pull but with pos ≥ its watermark (they committed while an older
+transaction was still open) come again in the next pull: sending a row twice is harmless.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Connection, Engine, func, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from services.core.db import READ_ONLY
+from services.core.models import SyncChange, SyncWatermark
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+IN_CHUNK = 500
+
+
+def to_ms(value: datetime | None) -> int | None:
+    return None if value is None else (value - EPOCH) // _MS
+
+
+def from_ms(value: int) -> datetime:
+    return EPOCH + value * _MS
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """An open read transaction and what its successor needs."""
+
+    connection: Connection
+    watermark: int  # every change this snapshot does not show has pos >= watermark
+    at_ms: int  # the `timestamp` to answer: the clock just after the snapshot
+
+    @property
+    def at(self) -> datetime:
+        return from_ms(self.at_ms)
+
+
+def _is_postgresql(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
+@contextmanager
+def read_snapshot(engine: Engine) -> Iterator[Snapshot]:
+    """A consistent read of the whole database, and its watermark; the watermark is stored
+    (committed) before this yields, so the answer built from it may name its timestamp."""
+    if _is_postgresql(engine):
+        connection = engine.connect().execution_options(isolation_level="REPEATABLE READ")
+    else:
+        connection = engine.connect().execution_options(**READ_ONLY)
+    try:
+        connection.begin()
+        if _is_postgresql(engine):
+            # The first statement takes the transaction's snapshot; clock_timestamp() runs
+            # after it was taken.
+            row = connection.execute(
+                text(
+                    "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint, "
+                    "ceil(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
+                )
+            ).one()
+            watermark, at_ms = int(row[0]), int(row[1])
+        else:
+            counter = connection.execute(
+                text("SELECT seq FROM sqlite_sequence WHERE name = 'sync_changes'")
+            ).scalar()
+            watermark = (counter or 0) + 1
+            at_ms = math.ceil(time.time() * 1000)
+        record_watermark(engine, at_ms, watermark)
+        yield Snapshot(connection, watermark, at_ms)
+    finally:
+        connection.close()
+
+
+def record_watermark(engine: Engine, at_ms: int, watermark: int) -> None:
+    table = SyncWatermark.__table__
+    if _is_postgresql(engine):
+        statement = pg_insert(table).values(at_ms=at_ms, pos=watermark)
+        statement = statement.on_conflict_do_update(
+            index_elements=[table.c.at_ms],
+            set_={"pos": func.least(table.c.pos, statement.excluded.pos)},
+        )
+    else:
+        statement = sqlite_insert(table).values(at_ms=at_ms, pos=watermark)
+        statement = statement.on_conflict_do_update(
+            index_elements=[table.c.at_ms],
+            set_={"pos": func.min(table.c.pos, statement.excluded.pos)},
+        )
+    with engine.begin() as connection:
+        connection.execute(statement)
+
+
+def watermark_for(connection: Connection, last_pulled_at: int | None) -> int:
+    """Where changes 'after last_pulled_at' start: 0 (everything) for a first pull."""
+    if not last_pulled_at:
+        return 0
+    table = SyncWatermark.__table__
+    exact = connection.execute(select(table.c.pos).where(table.c.at_ms == last_pulled_at)).scalar()
+    if exact is not None:
+        return int(exact)
+    earlier = connection.execute(
+        select(table.c.pos)
+        .where(table.c.at_ms <= last_pulled_at)
+        .order_by(table.c.at_ms.desc())
+        .limit(1)
+    ).scalar()
+    return int(earlier) if earlier is not None else 0
+
+
+def chunks(values: Iterable, size: int = IN_CHUNK) -> Iterator[list]:
+    batch: list = []
+    for value in values:
+        batch.append(value)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def changed_rows(
+    connection: Connection,
+    scopes: Iterable[uuid.UUID],
+    tables: Iterable[str],
+    since: int,
+    row_ids: Iterable[uuid.UUID] | None = None,
+) -> dict[str, set[uuid.UUID]]:
+    """{tbl: row ids} logged for these scopes and tables with pos ≥ since."""
+    log = SyncChange.__table__
+    found: dict[str, set[uuid.UUID]] = {}
+    scopes, tables = list(scopes), list(tables)
+    if not scopes or not tables:
+        return found
+    for scope_batch in chunks(scopes):
+        query = (
+            select(log.c.tbl, log.c.row_id)
+            .distinct()
+            .where(log.c.scope.in_(scope_batch), log.c.tbl.in_(tables), log.c.pos >= since)
+        )
+        if row_ids is None:
+            for tbl, row_id in connection.execute(query):
+                found.setdefault(tbl, set()).add(row_id)
+            continue
+        for id_batch in chunks(row_ids):
+            for tbl, row_id in connection.execute(query.where(log.c.row_id.in_(id_batch))):
+                found.setdefault(tbl, set()).add(row_id)
+    return found
