@@ -188,7 +188,7 @@ def _insert(select_sql: str, dialect: str) -> str:
         pos = "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'sync_changes'), 0) + 1"
     return (
         "INSERT INTO sync_changes (scope, tbl, row_id, pos) "
-        f"SELECT x.scope, x.tbl, x.row_id, {pos} FROM ({_named(select_sql)}) AS x"
+        f"SELECT x.scope, x.tbl, x.row_id, {pos} FROM ({select_sql}) AS x"
     )
 
 
@@ -201,7 +201,7 @@ def trigger_statements(dialect: str) -> list[str]:
             if not selects:
                 continue
             name = f"sync_track_{table}_{_LETTER[operation]}"
-            rendered = [_render(s, operation, dialect) for s in selects]
+            rendered = [_render(_named(s), operation, dialect) for s in selects]
             if dialect == "postgresql":
                 body = "\n".join(_insert(s, dialect) + ";" for s in rendered)
                 statements.append(
@@ -276,9 +276,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_sync_changes")),
         sqlite_autoincrement=True,
     )
-    op.create_index(
-        op.f("ix_sync_changes_scope_tbl_pos"), "sync_changes", ["scope", "tbl", "pos"]
-    )
+    op.create_index(op.f("ix_sync_changes_scope_tbl_pos"), "sync_changes", ["scope", "tbl", "pos"])
     op.create_table(
         "sync_watermarks",
         sa.Column("at_ms", sa.BigInteger(), autoincrement=False, nullable=False),

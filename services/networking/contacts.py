@@ -299,6 +299,19 @@ def strength_of(contact: Contact, now: datetime) -> int:
     return round(100 * base * 0.5 ** (days / STRENGTH_HALF_LIFE_DAYS))
 
 
+def going_cold_of(contact: Contact, now: datetime) -> bool:
+    """A real tie (base ≥ GOING_COLD_MIN_BASE) with nothing exchanged for GOING_COLD_AFTER_DAYS:
+    what the `going_cold` filter selects, for one contact."""
+    base = (
+        (0.30 if contact.met_in_person else 0.0)
+        + 0.20 * min(contact.sent_count, 5) / 5
+        + 0.25 * min(contact.received_count, 5) / 5
+        + 0.25 * min(contact.replies_received, 3) / 3
+    )
+    last = contact.last_interaction_at or contact.met_at
+    return base >= GOING_COLD_MIN_BASE and last < now - timedelta(days=GOING_COLD_AFTER_DAYS)
+
+
 # Reading and editing one's own contacts -------------------------------------------------
 
 
@@ -439,8 +452,10 @@ def update_contact(
     changes: dict,
     if_match: str | None,
     now: datetime,
+    commit: bool = True,
 ) -> ContactView:
-    """Edit my private note and tags; with If-Match, a stale ETag is refused (412)."""
+    """Edit my private note and tags; with If-Match, a stale ETag is refused (412).
+    `commit=False` leaves the commit to the caller (the offline push)."""
     contact = owned_contact(session, owner, contact_id, lock=True)
     view = _view(session, contact, now)
     if if_match is not None and if_match.strip() not in ("*", view.etag):
@@ -456,7 +471,10 @@ def update_contact(
         contact.tags = [ContactTag(tag=t, owner_id=owner.id) for t in wanted]
     contact.version += 1
     contact.updated_at = now
-    session.commit()
+    if commit:
+        session.commit()
+    else:
+        session.flush()
     return _view(session, contact, now)
 
 

@@ -14,3 +14,5 @@ services.messaging (mark_read, update_follow_up, cancel_follow_up). The v1 scan 
 Other domains need do nothing for their writes to reach phones: the triggers see every
 INSERT, UPDATE and DELETE on the tracked tables, whichever code path runs it.
 """
+
+EXPORTS: dict[str, tuple[str, ...]] = {}

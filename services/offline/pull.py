@@ -13,7 +13,7 @@ import json
 import uuid
 from collections.abc import Iterator
 
-from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from services.core.errors import InvalidInput
 from services.offline import tracking, world
@@ -27,7 +27,8 @@ def _check_schema_version(schema_version: int | None) -> None:
 
 
 def pull_changes(
-    engine: Engine,
+    read_sessions: sessionmaker[Session],
+    write_sessions: sessionmaker[Session],
     user_id: uuid.UUID,
     *,
     last_pulled_at: int | None,
@@ -36,7 +37,7 @@ def pull_changes(
     """The answer as pieces of JSON text. The first piece is produced eagerly (the snapshot is
     taken and its watermark stored before this returns), the rest as the caller iterates."""
     _check_schema_version(schema_version)
-    pieces = _answer(engine, user_id, last_pulled_at or None)
+    pieces = _answer(read_sessions, write_sessions, user_id, last_pulled_at or None)
     first = next(pieces)
     return _chain(first, pieces)
 
@@ -46,8 +47,13 @@ def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
     yield from rest
 
 
-def _answer(engine: Engine, user_id: uuid.UUID, last_pulled_at: int | None) -> Iterator[str]:
-    with tracking.read_snapshot(engine) as snapshot:
+def _answer(
+    read_sessions: sessionmaker[Session],
+    write_sessions: sessionmaker[Session],
+    user_id: uuid.UUID,
+    last_pulled_at: int | None,
+) -> Iterator[str]:
+    with tracking.read_snapshot(read_sessions, write_sessions) as snapshot:
         yield '{"changes":{'
         connection = snapshot.connection
         viewer = world.Viewer(user_id, snapshot.at)

@@ -50,6 +50,7 @@ PUSHABLE: dict[str, frozenset[str]] = {
 DELETABLE = frozenset({"follow_ups"})
 BOOKKEEPING = frozenset({"id", "_status", "_changed"})
 CANCELLED = "cancelled"
+MAX_NOTE_LENGTH = 5000  # as PATCH /v1/contacts/{id}
 _PROFILE_LENGTHS = {
     "display_name": 120,
     "headline": 200,
@@ -235,13 +236,18 @@ def _apply(
             raise _not_allowed(table, None, f"No such {table} record: {record_id}", record_id)
     if refused:
         table, column, record_id = refused[0]
-        raise _not_allowed(
-            table, column, f"{table}.{column} can't be changed offline", record_id
-        )
+        raise _not_allowed(table, column, f"{table}.{column} can't be changed offline", record_id)
 
     for table, record_id, changed in edits:
-        APPLY[table](session, user, uuid.UUID(record_id), changed, current[table][record_id],
-                     now=now, policy=policy)
+        APPLY[table](
+            session,
+            user,
+            uuid.UUID(record_id),
+            changed,
+            current[table][record_id],
+            now=now,
+            policy=policy,
+        )
     for record_id in cancels:
         followups.cancel_follow_up(session, user, uuid.UUID(record_id), now, commit=False)
     session.flush()
@@ -253,10 +259,8 @@ def _apply_contact(session, user, record_id, changed, server, *, now, policy) ->
         note = changed["note"]
         if note is not None and not isinstance(note, str):
             raise InvalidInput(errors={"contacts.note": ["A string or null."]})
-        if note is not None and len(note) > networking.MAX_NOTE_LENGTH:
-            raise InvalidInput(
-                errors={"contacts.note": [f"At most {networking.MAX_NOTE_LENGTH} characters."]}
-            )
+        if note is not None and len(note) > MAX_NOTE_LENGTH:
+            raise InvalidInput(errors={"contacts.note": [f"At most {MAX_NOTE_LENGTH} characters."]})
         edit["note"] = note or None
     if "tags" in changed:
         edit["tags"] = _tags(changed["tags"])
@@ -310,8 +314,9 @@ def _apply_profile(session, user, record_id, changed, server, *, now, policy) ->
             errors[f"profile.{name}"] = [f"At most {_PROFILE_LENGTHS[name]} characters."]
     if errors:
         raise InvalidInput(errors=errors)
-    cleaned = {k: (v or None) if k not in ("display_name", "timezone") else v
-               for k, v in changed.items()}
+    cleaned = {
+        k: (v or None) if k not in ("display_name", "timezone") else v for k, v in changed.items()
+    }
     accounts.update_profile(session, user, cleaned, now, commit=False)
 
 

@@ -13,8 +13,8 @@ import hashlib
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy import Engine, and_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from services.core.models import DOOR, Attendance, BadgeCode, Registration, User
 from services.events import events
@@ -28,12 +28,19 @@ def digest(code: str) -> str:
     return hashlib.sha256(code.encode("utf-8")).hexdigest()
 
 
-def scanner_kit(engine: Engine, staff: User, event_id: uuid.UUID, *, since: int | None) -> dict:
+def scanner_kit(
+    read_sessions: sessionmaker[Session],
+    write_sessions: sessionmaker[Session],
+    staff: User,
+    event_id: uuid.UUID,
+    *,
+    since: int | None,
+) -> dict:
     """{timestamp, badges, revoked} for the event's staff (403 for anyone else)."""
-    with tracking.read_snapshot(engine) as snapshot:
+    with read_sessions() as session:
+        events.require_staff(session, event_id, staff)
+    with tracking.read_snapshot(read_sessions, write_sessions) as snapshot:
         connection = snapshot.connection
-        with Session(bind=connection) as session:
-            events.require_staff(session, event_id, staff)
         ids: Iterable[uuid.UUID] | None = None
         if since:
             watermark = tracking.watermark_for(connection, since)

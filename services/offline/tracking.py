@@ -30,11 +30,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, Engine, func, select, text
+from sqlalchemy import Connection, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, sessionmaker
 
-from services.core.db import READ_ONLY
 from services.core.models import SyncChange, SyncWatermark
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -63,21 +63,25 @@ class Snapshot:
         return from_ms(self.at_ms)
 
 
-def _is_postgresql(engine: Engine) -> bool:
-    return engine.dialect.name == "postgresql"
-
-
 @contextmanager
-def read_snapshot(engine: Engine) -> Iterator[Snapshot]:
+def read_snapshot(
+    read_sessions: sessionmaker[Session], write_sessions: sessionmaker[Session]
+) -> Iterator[Snapshot]:
     """A consistent read of the whole database, and its watermark; the watermark is stored
-    (committed) before this yields, so the answer built from it may name its timestamp."""
-    if _is_postgresql(engine):
-        connection = engine.connect().execution_options(isolation_level="REPEATABLE READ")
-    else:
-        connection = engine.connect().execution_options(**READ_ONLY)
+    (committed, through a session of `write_sessions`) before this yields, so the answer built
+    from the snapshot may name its timestamp. The read session stays open until the caller
+    is done (a streamed answer reads while it is sent)."""
+    session = read_sessions()
     try:
-        connection.begin()
-        if _is_postgresql(engine):
+        bind = session.get_bind()
+        postgresql = bind.dialect.name == "postgresql"
+        if isinstance(bind, Connection):
+            connection = bind  # a test's connection, inside the test's own transaction
+        else:
+            # A connection of its own: REPEATABLE READ from its first statement on.
+            options = {"isolation_level": "REPEATABLE READ"} if postgresql else {}
+            connection = session.connection(execution_options=options)
+        if postgresql:
             # The first statement takes the transaction's snapshot; clock_timestamp() runs
             # after it was taken.
             row = connection.execute(
@@ -93,28 +97,29 @@ def read_snapshot(engine: Engine) -> Iterator[Snapshot]:
             ).scalar()
             watermark = (counter or 0) + 1
             at_ms = math.ceil(time.time() * 1000)
-        record_watermark(engine, at_ms, watermark)
+        record_watermark(write_sessions, at_ms, watermark)
         yield Snapshot(connection, watermark, at_ms)
     finally:
-        connection.close()
+        session.close()
 
 
-def record_watermark(engine: Engine, at_ms: int, watermark: int) -> None:
+def record_watermark(write_sessions: sessionmaker[Session], at_ms: int, watermark: int) -> None:
     table = SyncWatermark.__table__
-    if _is_postgresql(engine):
-        statement = pg_insert(table).values(at_ms=at_ms, pos=watermark)
-        statement = statement.on_conflict_do_update(
-            index_elements=[table.c.at_ms],
-            set_={"pos": func.least(table.c.pos, statement.excluded.pos)},
-        )
-    else:
-        statement = sqlite_insert(table).values(at_ms=at_ms, pos=watermark)
-        statement = statement.on_conflict_do_update(
-            index_elements=[table.c.at_ms],
-            set_={"pos": func.min(table.c.pos, statement.excluded.pos)},
-        )
-    with engine.begin() as connection:
-        connection.execute(statement)
+    with write_sessions() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            statement = pg_insert(table).values(at_ms=at_ms, pos=watermark)
+            statement = statement.on_conflict_do_update(
+                index_elements=[table.c.at_ms],
+                set_={"pos": func.least(table.c.pos, statement.excluded.pos)},
+            )
+        else:
+            statement = sqlite_insert(table).values(at_ms=at_ms, pos=watermark)
+            statement = statement.on_conflict_do_update(
+                index_elements=[table.c.at_ms],
+                set_={"pos": func.min(table.c.pos, statement.excluded.pos)},
+            )
+        session.execute(statement)
+        session.commit()
 
 
 def watermark_for(connection: Connection, last_pulled_at: int | None) -> int:

@@ -22,7 +22,6 @@ from sqlalchemy import Connection, and_, or_, select
 from services.core.models import (
     DOOR,
     Attendance,
-    Connection as ConnectionRow,
     Contact,
     ContactTag,
     Event,
@@ -32,6 +31,9 @@ from services.core.models import (
     Message,
     Registration,
     User,
+)
+from services.core.models import (
+    Connection as ConnectionRow,
 )
 from services.networking import contacts as networking
 from services.offline.tracking import chunks, to_ms
@@ -260,8 +262,8 @@ def _contact_row(row, tags: list[str], at: datetime) -> dict:
 def contact_rows(connection: Connection, viewer: Viewer, ids=None) -> Iterator[dict]:
     query = _contacts_query(viewer.user_id)
     if ids is None:
-        result = connection.execution_options(yield_per=STREAM_ROWS).execute(
-            query.order_by(Contact.id)
+        result = connection.execute(
+            query.order_by(Contact.id).execution_options(yield_per=STREAM_ROWS)
         )
         batches: Iterable = (list(part) for part in result.partitions())
     else:
@@ -325,7 +327,7 @@ def message_rows(connection: Connection, viewer: Viewer, ids=None) -> Iterator[d
     user_id = viewer.user_id
     for batch in [None] if ids is None else chunks(ids):
         scoped = query if batch is None else query.where(Message.id.in_(batch))
-        result = connection.execution_options(yield_per=STREAM_ROWS).execute(scoped)
+        result = connection.execute(scoped.execution_options(yield_per=STREAM_ROWS))
         for row in result:
             yield {
                 "id": str(row.id),
@@ -358,7 +360,7 @@ def follow_up_rows(connection: Connection, viewer: Viewer, ids=None) -> Iterator
     )
     for batch in [None] if ids is None else chunks(ids):
         scoped = query if batch is None else query.where(FollowUp.id.in_(batch))
-        result = connection.execution_options(yield_per=STREAM_ROWS).execute(scoped)
+        result = connection.execute(scoped.execution_options(yield_per=STREAM_ROWS))
         for row in result:
             yield {
                 "id": str(row.id),
