@@ -16,8 +16,9 @@ sessions for every member: `event`, `event_sessions`; its scanner kit: `kit`).
   counter's value when the statement ran, plus one, and a pull's watermark is the committed
   counter plus one.
 
-`sync_watermarks` maps the millisecond `timestamp` a pull answered to the `pos` its next pull
-starts from (kept lowest when two pulls answer the same millisecond).
+`sync_watermarks` maps the millisecond `timestamp` a pull answered (one pull per millisecond)
+to where its next pull starts: `pos`, and on PostgreSQL the pull's snapshot, so changes it
+already saw are not sent again even while an older transaction holds the xmin back.
 
 Revision ID: 0009
 Revises: 0006
@@ -281,6 +282,7 @@ def upgrade() -> None:
         "sync_watermarks",
         sa.Column("at_ms", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("pos", sa.BigInteger(), nullable=False),
+        sa.Column("snapshot", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("at_ms", name=op.f("pk_sync_watermarks")),
     )
     dialect = op.get_bind().dialect.name

@@ -569,9 +569,11 @@ class SyncChange(Base):
 
 
 class SyncWatermark(Base):
-    """The `timestamp` a pull answered (ms) → the `pos` its successor starts from."""
+    """The `timestamp` a pull answered (ms) → where its successor starts: `pos`, and on
+    PostgreSQL the pull's snapshot (`pg_snapshot` text) to leave out what it already saw."""
 
     __tablename__ = "sync_watermarks"
 
     at_ms: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     pos: Mapped[int] = mapped_column(BigInteger)
+    snapshot: Mapped[str | None] = mapped_column(Text)

@@ -78,7 +78,7 @@ def _answer(
         yield '},"timestamp":' + str(snapshot.at_ms) + "}"
 
 
-def touched_rows(connection, user_id: uuid.UUID, since: int, last_pulled_at: int, at):
+def touched_rows(connection, user_id: uuid.UUID, since: tracking.Since, last_pulled_at: int, at):
     """{sync table: row ids} changed after the watermark, for this person."""
     touched = tracking.changed_rows(connection, [user_id], world.USER_LOG_TABLES, since)
     events = world.my_events(connection, user_id)

@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -51,11 +51,24 @@ def from_ms(value: int) -> datetime:
 
 
 @dataclass(frozen=True)
+class Since:
+    """Where 'after a pull' starts in the change log: pos ≥ `pos`, and on PostgreSQL not visible
+    in that pull's `snapshot` (so a change it saw is not sent again, even when an older
+    transaction, anywhere on the server, was still open and held its xmin back)."""
+
+    pos: int
+    snapshot: str | None = None
+
+
+EVERYTHING = Since(0)
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """An open read transaction and what its successor needs."""
 
     connection: Connection
-    watermark: int  # every change this snapshot does not show has pos >= watermark
+    since: Since  # every change this snapshot does not show is after `since`
     at_ms: int  # the `timestamp` to answer: the clock just after the snapshot
 
     @property
@@ -87,56 +100,60 @@ def read_snapshot(
             row = connection.execute(
                 text(
                     "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint, "
+                    "pg_current_snapshot()::text, "
                     "ceil(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
                 )
             ).one()
-            watermark, at_ms = int(row[0]), int(row[1])
+            since, at_ms = Since(int(row[0]), row[1]), int(row[2])
         else:
             counter = connection.execute(
                 text("SELECT seq FROM sqlite_sequence WHERE name = 'sync_changes'")
             ).scalar()
-            watermark = (counter or 0) + 1
-            at_ms = math.ceil(time.time() * 1000)
-        record_watermark(write_sessions, at_ms, watermark)
-        yield Snapshot(connection, watermark, at_ms)
+            since, at_ms = Since((counter or 0) + 1), math.ceil(time.time() * 1000)
+        at_ms = record_watermark(write_sessions, at_ms, since)
+        yield Snapshot(connection, since, at_ms)
     finally:
         session.close()
 
 
-def record_watermark(write_sessions: sessionmaker[Session], at_ms: int, watermark: int) -> None:
+def record_watermark(write_sessions: sessionmaker[Session], at_ms: int, since: Since) -> int:
+    """Store `since` under the first free millisecond from `at_ms` on; answer that millisecond.
+    (Two pulls in one millisecond: the later answers a millisecond later, each keeps its own.)"""
     table = SyncWatermark.__table__
     with write_sessions() as session:
-        if session.get_bind().dialect.name == "postgresql":
-            statement = pg_insert(table).values(at_ms=at_ms, pos=watermark)
-            statement = statement.on_conflict_do_update(
-                index_elements=[table.c.at_ms],
-                set_={"pos": func.least(table.c.pos, statement.excluded.pos)},
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        for candidate in range(at_ms, at_ms + 1000):
+            statement = (
+                insert(table)
+                .values(at_ms=candidate, pos=since.pos, snapshot=since.snapshot)
+                .on_conflict_do_nothing(index_elements=[table.c.at_ms])
+                .returning(table.c.at_ms)
             )
-        else:
-            statement = sqlite_insert(table).values(at_ms=at_ms, pos=watermark)
-            statement = statement.on_conflict_do_update(
-                index_elements=[table.c.at_ms],
-                set_={"pos": func.min(table.c.pos, statement.excluded.pos)},
-            )
-        session.execute(statement)
-        session.commit()
+            if session.execute(statement).scalar() is not None:
+                session.commit()
+                return candidate
+    raise RuntimeError("no free millisecond for a sync watermark")
 
 
-def watermark_for(connection: Connection, last_pulled_at: int | None) -> int:
-    """Where changes 'after last_pulled_at' start: 0 (everything) for a first pull."""
+def watermark_for(connection: Connection, last_pulled_at: int | None) -> Since:
+    """Where changes 'after last_pulled_at' start: everything for a first pull; the pull's own
+    watermark for a timestamp this server answered; else the newest watermark stored at or
+    before it (its snapshot was older: changes may come twice, none is missed)."""
     if not last_pulled_at:
-        return 0
+        return EVERYTHING
     table = SyncWatermark.__table__
-    exact = connection.execute(select(table.c.pos).where(table.c.at_ms == last_pulled_at)).scalar()
+    exact = connection.execute(
+        select(table.c.pos, table.c.snapshot).where(table.c.at_ms == last_pulled_at)
+    ).first()
     if exact is not None:
-        return int(exact)
+        return Since(int(exact.pos), exact.snapshot)
     earlier = connection.execute(
         select(table.c.pos)
         .where(table.c.at_ms <= last_pulled_at)
         .order_by(table.c.at_ms.desc())
         .limit(1)
     ).scalar()
-    return int(earlier) if earlier is not None else 0
+    return Since(int(earlier)) if earlier is not None else EVERYTHING
 
 
 def chunks(values: Iterable, size: int = IN_CHUNK) -> Iterator[list]:
@@ -154,10 +171,10 @@ def changed_rows(
     connection: Connection,
     scopes: Iterable[uuid.UUID],
     tables: Iterable[str],
-    since: int,
+    since: Since,
     row_ids: Iterable[uuid.UUID] | None = None,
 ) -> dict[str, set[uuid.UUID]]:
-    """{tbl: row ids} logged for these scopes and tables with pos ≥ since."""
+    """{tbl: row ids} logged for these scopes and tables after `since`."""
     log = SyncChange.__table__
     found: dict[str, set[uuid.UUID]] = {}
     scopes, tables = list(scopes), list(tables)
@@ -167,8 +184,15 @@ def changed_rows(
         query = (
             select(log.c.tbl, log.c.row_id)
             .distinct()
-            .where(log.c.scope.in_(scope_batch), log.c.tbl.in_(tables), log.c.pos >= since)
+            .where(log.c.scope.in_(scope_batch), log.c.tbl.in_(tables), log.c.pos >= since.pos)
         )
+        if since.snapshot is not None:
+            query = query.where(
+                text(
+                    "NOT pg_visible_in_snapshot("
+                    "CAST(CAST(sync_changes.pos AS text) AS xid8), CAST(:seen AS pg_snapshot))"
+                ).bindparams(seen=since.snapshot)
+            )
         if row_ids is None:
             for tbl, row_id in connection.execute(query):
                 found.setdefault(tbl, set()).add(row_id)
