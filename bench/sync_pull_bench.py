@@ -380,7 +380,7 @@ def _contact_rows(read, write, user_id, ids):
     from services.offline import world
 
     with tracking.read_snapshot(read, write) as snapshot:
-        viewer = world.Viewer(user_id, snapshot.at)
+        viewer = world.Viewer(user_id, world.strength_day(snapshot.at))
         return list(world.contact_rows(snapshot.connection, viewer, set(ids)))
 
 

@@ -478,6 +478,35 @@ def update_contact(
     return _view(session, contact, now)
 
 
+def edit_contacts(
+    session: Session, owner: User, edits: dict[uuid.UUID, dict], now: datetime
+) -> None:
+    """Edit the note and tags of several of my contacts at once (the offline push): one locked
+    read for all of them, one flush; the caller commits. Same rules as `update_contact`."""
+    contacts = session.scalars(
+        select(Contact)
+        .where(Contact.id.in_(sorted(edits)))
+        .order_by(Contact.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    found = {c.id: c for c in contacts if c.owner_id == owner.id and c.removed_at is None}
+    for contact_id, changes in edits.items():
+        contact = found.get(contact_id)
+        if contact is None:
+            raise NotFound("No such contact")
+        if "note" in changes:
+            contact.note = changes["note"]
+        if "tags" in changes:
+            wanted = sorted({normalize_tag(t) for t in changes["tags"] if t.strip()})
+            if len(wanted) > MAX_TAGS:
+                raise InvalidInput(errors={"tags": [f"At most {MAX_TAGS} tags."]})
+            contact.tags = [ContactTag(tag=t, owner_id=owner.id) for t in wanted]
+        contact.version += 1
+        contact.updated_at = now
+    session.flush()
+
+
 def remove_contact(session: Session, owner: User, contact_id: uuid.UUID, now: datetime) -> None:
     """Remove my side only: my note, tags and pending follow-ups go; theirs stays.
 

@@ -56,7 +56,8 @@ def _answer(
     with tracking.read_snapshot(read_sessions, write_sessions) as snapshot:
         yield '{"changes":{'
         connection = snapshot.connection
-        viewer = world.Viewer(user_id, snapshot.at)
+        day = world.strength_day(snapshot.at)
+        viewer = world.Viewer(user_id, day, world.my_events(connection, user_id))
         if last_pulled_at is None:
             for index, table in enumerate(world.TABLES):
                 yield ("," if index else "") + f'"{table}":{{"created":['
@@ -64,7 +65,7 @@ def _answer(
                 yield '],"updated":[],"deleted":[]}'
         else:
             since = tracking.watermark_for(connection, last_pulled_at)
-            touched = touched_rows(connection, user_id, since, last_pulled_at, snapshot.at)
+            touched = touched_rows(connection, viewer, since, last_pulled_at)
             for index, table in enumerate(world.TABLES):
                 ids = touched.get(table, set())
                 present: set[str] = set()
@@ -78,16 +79,21 @@ def _answer(
         yield '},"timestamp":' + str(snapshot.at_ms) + "}"
 
 
-def touched_rows(connection, user_id: uuid.UUID, since: tracking.Since, last_pulled_at: int, at):
-    """{sync table: row ids} changed after the watermark, for this person."""
+def touched_rows(
+    connection, viewer: world.Viewer, since: tracking.Since, last_pulled_at: int
+) -> dict[str, set[uuid.UUID]]:
+    """{sync table: row ids} changed after the watermark, for this person: what the change
+    log names for them and for their events, and on the first pull of a new day the contacts
+    whose strength or going_cold time alone moved."""
+    user_id = viewer.user_id
     touched = tracking.changed_rows(connection, [user_id], world.USER_LOG_TABLES, since)
-    events = world.my_events(connection, user_id)
     for log_table, ids in tracking.changed_rows(
-        connection, events, world.EVENT_LOG_TABLES, since
+        connection, viewer.events or {}, world.EVENT_LOG_TABLES, since
     ).items():
         touched.setdefault(world.EVENT_LOG_TABLES[log_table], set()).update(ids)
-    decayed = world.contacts_decayed(connection, user_id, tracking.from_ms(last_pulled_at), at)
-    if decayed:
+    then = world.strength_day(tracking.from_ms(last_pulled_at))
+    if then != viewer.at:
+        decayed = world.contacts_decayed(connection, user_id, then, viewer.at)
         touched.setdefault("contacts", set()).update(decayed)
     return touched
 

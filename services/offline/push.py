@@ -174,7 +174,7 @@ def _apply(
         session.execute(select(User.id).where(User.id == user.id).with_for_update()).all()
 
     connection = session.connection()
-    viewer = world.Viewer(user.id, tracking.from_ms(last_pulled_at))
+    viewer = world.Viewer(user.id, world.strength_day(tracking.from_ms(last_pulled_at)))
     current: dict[str, dict[str, dict]] = {
         table: {row["id"]: row for row in world.READERS[table](connection, viewer, set(found))}
         for table, found in ids.items()
@@ -238,7 +238,16 @@ def _apply(
         table, column, record_id = refused[0]
         raise _not_allowed(table, column, f"{table}.{column} can't be changed offline", record_id)
 
+    contact_edits = {
+        uuid.UUID(record_id): _contact_edit(changed)
+        for table, record_id, changed in edits
+        if table == "contacts"
+    }
+    if contact_edits:
+        networking.edit_contacts(session, user, contact_edits, now)
     for table, record_id, changed in edits:
+        if table == "contacts":
+            continue
         APPLY[table](
             session,
             user,
@@ -253,7 +262,7 @@ def _apply(
     session.flush()
 
 
-def _apply_contact(session, user, record_id, changed, server, *, now, policy) -> None:
+def _contact_edit(changed: dict[str, Any]) -> dict[str, Any]:
     edit: dict[str, Any] = {}
     if "note" in changed:
         note = changed["note"]
@@ -264,9 +273,7 @@ def _apply_contact(session, user, record_id, changed, server, *, now, policy) ->
         edit["note"] = note or None
     if "tags" in changed:
         edit["tags"] = _tags(changed["tags"])
-    networking.update_contact(
-        session, user, record_id, changes=edit, if_match=None, now=now, commit=False
-    )
+    return edit
 
 
 def _apply_message(session, user, record_id, changed, server, *, now, policy) -> None:
@@ -321,7 +328,6 @@ def _apply_profile(session, user, record_id, changed, server, *, now, policy) ->
 
 
 APPLY = {
-    "contacts": _apply_contact,
     "messages": _apply_message,
     "follow_ups": _apply_follow_up,
     "profile": _apply_profile,

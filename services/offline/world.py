@@ -59,7 +59,20 @@ def _id(value: uuid.UUID | None) -> str | None:
 @dataclass(frozen=True)
 class Viewer:
     user_id: uuid.UUID
-    at: datetime  # derived columns are evaluated at this instant
+    at: datetime  # derived columns (strength, going_cold) are evaluated at this instant
+    events: dict[uuid.UUID, str] | None = None  # my events and roles, once read
+
+
+def strength_day(instant: datetime) -> datetime:
+    """The instant strength and going_cold are evaluated at for an answer made at `instant`:
+    the start of its UTC day. They then move only once a day (a 90-day half-life loses less
+    than a point a day), so a pull finds the contacts time alone changed only on its first
+    pull of a new day, not on every pull."""
+    return instant.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _events(connection: Connection, viewer: Viewer) -> dict[uuid.UUID, str]:
+    return viewer.events if viewer.events is not None else my_events(connection, viewer.user_id)
 
 
 # profile ------------------------------------------------------------------------------------
@@ -127,7 +140,7 @@ def my_events(connection: Connection, user_id: uuid.UUID) -> dict[uuid.UUID, str
 
 
 def event_rows(connection: Connection, viewer: Viewer, ids=None) -> Iterator[dict]:
-    roles = my_events(connection, viewer.user_id)
+    roles = _events(connection, viewer)
     wanted = [e for e in roles if ids is None or e in ids]
     for batch in chunks(wanted):
         for row in connection.execute(select(Event).where(Event.id.in_(batch))).mappings():
@@ -143,7 +156,7 @@ def event_rows(connection: Connection, viewer: Viewer, ids=None) -> Iterator[dic
 
 
 def session_rows(connection: Connection, viewer: Viewer, ids=None) -> Iterator[dict]:
-    events = list(my_events(connection, viewer.user_id))
+    events = list(_events(connection, viewer))
     for batch in chunks(events):
         query = select(EventSession).where(EventSession.event_id.in_(batch))
         if ids is not None:
