@@ -11,5 +11,4 @@ EXPORTS: dict[str, tuple[str, ...]] = {
     # The offline push applies these without committing (commit=False), all in one transaction.
     "messaging": ("mark_read",),
     "followups": ("update_follow_up", "cancel_follow_up"),
-    "throttle": ("ThrottlePolicy",),
 }

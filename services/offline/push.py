@@ -34,7 +34,6 @@ from services.core.errors import InvalidInput
 from services.core.models import Contact, FollowUp, Message, User
 from services.core.timezones import is_valid_timezone
 from services.messaging import followups, messaging
-from services.messaging.throttle import ThrottlePolicy
 from services.networking import contacts as networking
 from services.offline import tracking, world
 from services.offline.errors import SyncConflict, SyncNotAllowed
@@ -49,6 +48,7 @@ PUSHABLE: dict[str, frozenset[str]] = {
 }
 DELETABLE = frozenset({"follow_ups"})
 BOOKKEEPING = frozenset({"id", "_status", "_changed"})
+MAX_MS = 253_402_300_800_000
 CANCELLED = "cancelled"
 MAX_NOTE_LENGTH = 5000  # as PATCH /v1/contacts/{id}
 _PROFILE_LENGTHS = {
@@ -85,6 +85,11 @@ def _tags(value: Any, *, strict: bool = True) -> list[str] | None:
     if strict:
         raise InvalidInput(errors={"contacts.tags": ["A JSON string holding an array of strings."]})
     return None
+
+
+def _is_ms(value: Any) -> bool:
+    """Milliseconds since the epoch, years 1970 to 9999."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < MAX_MS
 
 
 def _parse_id(table: str, raw: Any) -> uuid.UUID:
@@ -127,7 +132,7 @@ def push_changes(
     *,
     last_pulled_at: int,
     now: datetime,
-    policy: ThrottlePolicy,
+    policy: Any,  # the deployment's ThrottlePolicy, handed on to followups
 ) -> None:
     """Apply a WatermelonDB push for `user`, all or nothing; commits."""
     if isinstance(changes.get("changes"), Mapping) and "changes" not in world.TABLES:
@@ -154,7 +159,7 @@ def _apply(
     *,
     last_pulled_at: int,
     now: datetime,
-    policy: ThrottlePolicy,
+    policy: Any,  # the deployment's ThrottlePolicy, handed on to followups
 ) -> None:
     ids: dict[str, list[uuid.UUID]] = {}
     for table, parts in tables.items():
@@ -280,7 +285,7 @@ def _apply_message(session, user, record_id, changed, server, *, now, policy) ->
     read_at = changed.get("read_at")
     if server["direction"] != "incoming":
         raise _not_allowed("messages", "read_at", "Only received messages", str(record_id))
-    if not isinstance(read_at, int) or isinstance(read_at, bool):
+    if not _is_ms(read_at):
         raise _not_allowed("messages", "read_at", "read_at can only be set", str(record_id))
     at = min(max(tracking.from_ms(read_at), tracking.from_ms(server["sent_at"])), now)
     messaging.mark_read(session, user, record_id, now, at=at, commit=False)
@@ -300,7 +305,7 @@ def _apply_follow_up(session, user, record_id, changed, server, *, now, policy) 
             raise InvalidInput(errors={"follow_ups.body": ["A string."]})
         edit["body"] = changed["body"]
     if "send_at" in changed:
-        if not isinstance(changed["send_at"], int) or isinstance(changed["send_at"], bool):
+        if not _is_ms(changed["send_at"]):
             raise InvalidInput(errors={"follow_ups.send_at": ["Milliseconds since the epoch."]})
         edit["send_at"] = tracking.from_ms(changed["send_at"])
     followups.update_follow_up(session, user, record_id, edit, now=now, policy=policy, commit=False)

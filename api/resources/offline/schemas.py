@@ -3,12 +3,13 @@ from marshmallow import INCLUDE, Schema, fields, validate
 from services.offline.pull import SCHEMA_VERSION
 
 _MS = {"description": "Milliseconds since the epoch (UTC)"}
+MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 
 
 class PullArgsSchema(Schema):
     last_pulled_at = fields.Integer(
         allow_none=True,
-        validate=validate.Range(min=0),
+        validate=validate.Range(min=0, max=MAX_MS),
         metadata={"description": "Your last pull's `timestamp`; absent, null or 0: first pull"},
     )
     schema_version = fields.Integer(
@@ -19,7 +20,7 @@ class PullArgsSchema(Schema):
 class PushArgsSchema(Schema):
     last_pulled_at = fields.Integer(
         required=True,
-        validate=validate.Range(min=0),
+        validate=validate.Range(min=0, max=MAX_MS),
         metadata={"description": "The `timestamp` of the pull this push follows"},
     )
 
@@ -66,7 +67,7 @@ class PullSchema(Schema):
 class ScannerKitArgsSchema(Schema):
     since = fields.Integer(
         allow_none=True,
-        validate=validate.Range(min=0),
+        validate=validate.Range(min=0, max=MAX_MS),
         metadata={"description": "The `timestamp` of your last kit: only what changed after it"},
     )
 
