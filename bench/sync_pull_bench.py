@@ -65,8 +65,8 @@ def chunked(rows, size=BATCH):
 
 
 def bulk(engine, table, rows) -> None:
-    with engine.begin() as connection:
-        for part in chunked(rows):
+    for part in chunked(rows):
+        with engine.begin() as connection:
             connection.execute(insert(table), part)
 
 
