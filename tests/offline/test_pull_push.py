@@ -271,3 +271,56 @@ def test_bad_pull_arguments(meetup):
     assert_problem(ada.get("/v1/sync/pull?schema_version=2"), 422)
     assert_problem(ada.get("/v1/sync/pull?last_pulled_at=abc"), 422)
     assert_problem(ada.post("/v1/sync/push", json={}), 422)
+
+
+def test_push_follow_ups_policy_refusal_cancel_and_delete(meetup):
+    setup, ada, _bo, _ada_reg, bo_reg = meetup
+    contact = scan_contact(ada, setup.event_id, bo_reg["badge_code"])
+    url = f"/v1/contacts/{contact['id']}/follow-ups"
+    first = ada.post(url, json={"send_at": "2026-06-02T10:00:00Z", "body": "One"}).get_json()
+    second = ada.post(url, json={"send_at": "2026-06-05T10:00:00Z", "body": "Two"}).get_json()
+    mirror = Mirror()
+    sync(ada, mirror)
+    rows = mirror.tables["follow_ups"]
+    note = dict(mirror.tables["contacts"][contact["id"]], note="Should not stick")
+    too_close = dict(rows[second["id"]], send_at=rows[first["id"]]["send_at"] + 86_400_000)
+    refused = push(
+        ada,
+        {"contacts": {"updated": [note]}, "follow_ups": {"updated": [too_close]}},
+        mirror.last_pulled_at,
+    )
+    assert assert_problem(refused, 422, "min_gap")["earliest_allowed_at"]
+    assert ada.get(f"/v1/contacts/{contact['id']}").get_json()["note"] is None  # all or nothing
+    # A new body and a cancellation by status; deleting the other one cancels it too.
+    edited = dict(rows[second["id"]], body="Two, reworded")
+    response = push(ada, {"follow_ups": {"updated": [edited]}}, mirror.last_pulled_at)
+    assert response.status_code == 204, response.get_data(as_text=True)
+    assert ada.get(f"/v1/follow-ups/{second['id']}").get_json()["body"] == "Two, reworded"
+    sync(ada, mirror)
+    cancel = dict(mirror.tables["follow_ups"][second["id"]], status="cancelled")
+    changes = {"follow_ups": {"updated": [cancel], "deleted": [first["id"]]}}
+    response = push(ada, changes, mirror.last_pulled_at)
+    assert response.status_code == 204, response.get_data(as_text=True)
+    for item in (first, second):
+        assert ada.get(f"/v1/follow-ups/{item['id']}").get_json()["status"] == "cancelled"
+    sync(ada, mirror)
+    bad = dict(mirror.tables["follow_ups"][second["id"]], status="scheduled")
+    body = assert_problem(push(ada, {"follow_ups": {"updated": [bad]}}, mirror.last_pulled_at), 422)
+    assert body["reason"] == "sync_not_allowed" and body["column"] == "status"
+    sync(ada, mirror)
+    assert_converged(ada, mirror)
+
+
+def test_scanner_kit_revokes_a_rotated_code(meetup):
+    setup, ada, _bo, ada_reg, _bo_reg = meetup
+    url = f"/v1/events/{setup.event_id}/scanner-kit"
+    kit = setup.staff.get(url).get_json()
+    rotated = ada.post(f"/v1/registrations/{ada_reg['id']}/badge/rotate")
+    if rotated.status_code == 404:
+        pytest.skip("no rotate endpoint")
+    assert rotated.status_code in (200, 201), rotated.get_json()
+    new_code = rotated.get_json()["badge_code"]
+    delta = setup.staff.get(f"{url}?since={kit['timestamp']}").get_json()
+    digest = hashlib.sha256
+    assert [b["badge_digest"] for b in delta["badges"]] == [digest(new_code.encode()).hexdigest()]
+    assert delta["revoked"] == [digest(ada_reg["badge_code"].encode()).hexdigest()]
