@@ -199,7 +199,10 @@ def _apply(
                 continue
             changed: dict[str, Any] = {}
             for column, value in record.items():
-                if column in BOOKKEEPING or column not in server:
+                if column in BOOKKEEPING:
+                    continue
+                if column not in server:  # not a column of the table: nothing to equal
+                    refused.append((table, column, record_id))
                     continue
                 if _same(table, column, value, server[column]):
                     continue

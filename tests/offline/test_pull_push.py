@@ -324,3 +324,15 @@ def test_scanner_kit_revokes_a_rotated_code(meetup):
     digest = hashlib.sha256
     assert [b["badge_digest"] for b in delta["badges"]] == [digest(new_code.encode()).hexdigest()]
     assert delta["revoked"] == [digest(ada_reg["badge_code"].encode()).hexdigest()]
+
+
+def test_push_refuses_a_column_the_table_does_not_have(meetup):
+    setup, ada, _bo, _ada_reg, bo_reg = meetup
+    contact = scan_contact(ada, setup.event_id, bo_reg["badge_code"])
+    mirror = Mirror()
+    sync(ada, mirror)
+    row = dict(mirror.tables["contacts"][contact["id"]], note="x", favourite=True)
+    body = assert_problem(
+        push(ada, {"contacts": {"updated": [row]}}, mirror.last_pulled_at), 422, "sync_not_allowed"
+    )
+    assert (body["table"], body["column"]) == ("contacts", "favourite")
