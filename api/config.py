@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from api.limits import DEFAULT_MAX_CONTENT_LENGTH, DEFAULT_SYNC_MAX_CONTENT_LENGTH
 from services.mail.transport import InvalidSmtpUrl, SmtpSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +48,15 @@ def config_from_environment() -> dict[str, Any]:
         "CORS_ORIGINS": os.environ.get("CORS_ORIGINS", ""),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         "PROXY_COUNT": int(os.environ.get("PROXY_COUNT", "0")),
+        # Request bodies (api/limits.py, docs/limits.md): 413 above these, unread.
+        "MAX_CONTENT_LENGTH": int(
+            os.environ.get("MAX_CONTENT_LENGTH", str(DEFAULT_MAX_CONTENT_LENGTH))
+        ),
+        "SYNC_MAX_CONTENT_LENGTH": int(
+            os.environ.get("SYNC_MAX_CONTENT_LENGTH", str(DEFAULT_SYNC_MAX_CONTENT_LENGTH))
+        ),
+        # An event's span, from start to end (create and update): 422 above it.
+        "MAX_EVENT_DAYS": int(os.environ.get("MAX_EVENT_DAYS", "31")),
         "ACCESS_TOKEN_TTL_SECONDS": int(os.environ.get("ACCESS_TOKEN_TTL_SECONDS", "3600")),
         "REFRESH_TOKEN_TTL_DAYS": float(os.environ.get("REFRESH_TOKEN_TTL_DAYS", "60")),
         # Where revoked sign-ins are shared: a file every process on this machine reads

@@ -3,7 +3,7 @@
 Each step delivers what is due in one outbox (follow-ups, mail, …) and answers how many items
 it handled; a step that handled a full batch is not caught up, so the loop goes round again
 without waiting. A failing step is logged and the others still run. Adding a kind of delivery
-(push notifications, a purge of expired records) is adding a `Step` to `delivery_steps`.
+(push notifications, say) is adding a `Step` to `delivery_steps`.
 
 Run by `flask --app api deliver --loop` (`make worker` in production, beside `make serve`),
 and by `make run` beside the API on a laptop (api/devserver.py supervises it).
@@ -20,6 +20,7 @@ from pathlib import Path
 from flask import Flask
 
 from api.policy import EXTENSION as THROTTLE_POLICY
+from services.core import idempotency
 from services.mail.outbox import deliver_due_mail
 from services.mail.transport import transport_from_config
 from services.messaging import delivery
@@ -45,6 +46,15 @@ def delivery_steps(app: Flask, *, batch: int = 500) -> list[Step]:
     )
     mail_from = app.config["MAIL_FROM"]
 
+    def expired_answers(_stop: threading.Event) -> int:
+        # Housekeeping, not delivery: Idempotency-Key answers past their 24 hours. Counted
+        # as 0 handled so the loop never spins on it.
+        with db.session_factory() as session:
+            purged = idempotency.purge_expired(session, clock.now())
+        if purged:
+            log.info("purged %d expired idempotency answers", purged)
+        return 0
+
     def follow_ups(stop: threading.Event) -> int:
         report = delivery.deliver_due_follow_ups(
             db.session_factory, clock, policy, batch=batch, stop=stop
@@ -62,6 +72,7 @@ def delivery_steps(app: Flask, *, batch: int = 500) -> list[Step]:
         return report.processed
 
     return [
+        Step("expired-idempotency-answers", batch, expired_answers),
         Step("follow-ups", batch, follow_ups),
         Step("mail", batch, mail),
     ]

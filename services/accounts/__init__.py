@@ -12,6 +12,6 @@ invitations sent to the person's address).
 """
 
 EXPORTS: dict[str, tuple[str, ...]] = {
-    "accounts": ("shared_profile",),
+    "accounts": ("shared_profile", "update_profile"),
     "hints": ("*",),
 }

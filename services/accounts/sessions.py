@@ -176,6 +176,26 @@ def active_sign_ins(session: Session, user_id: uuid.UUID, *, lock: bool = False)
     return session.scalars(query.order_by(AuthSession.created_at, AuthSession.id)).all()
 
 
+def lock_sign_ins(session: Session, user_id: uuid.UUID) -> list[AuthSession]:
+    """Erasure: every sign-in of the user, locked in the order a refresh takes them (its
+    refresh tokens, then the sign-in), so that deleting them cannot deadlock with a refresh."""
+    session.execute(
+        select(RefreshToken.id)
+        .join(AuthSession, AuthSession.id == RefreshToken.session_id)
+        .where(AuthSession.user_id == user_id)
+        .order_by(RefreshToken.id)
+        .with_for_update(of=RefreshToken)
+    ).all()
+    return list(
+        session.scalars(
+            select(AuthSession)
+            .where(AuthSession.user_id == user_id)
+            .order_by(AuthSession.id)
+            .with_for_update()
+        )
+    )
+
+
 def revoke_all(
     session: Session,
     authority: TokenAuthority,

@@ -299,7 +299,11 @@ def test_the_worker_loop_runs_follow_ups_and_mail_as_steps(app, client, clock, s
     app.extensions["wellspring.mail_transport"] = SmtpTransport(SmtpSettings.from_url(url))
     try:
         steps = delivery_steps(app)
-        assert [step.name for step in steps] == ["follow-ups", "mail"]
+        assert [step.name for step in steps] == [
+            "expired-idempotency-answers",
+            "follow-ups",
+            "mail",
+        ]
 
         assert run_pass(steps, threading.Event()) is False
     finally:
