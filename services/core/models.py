@@ -24,6 +24,7 @@ from sqlalchemy import (
     false,
     text,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING_CONVENTION = {
@@ -92,9 +93,14 @@ class User(Base):
     deleted_at: Mapped[datetime | None]
     email_verified_at: Mapped[datetime | None]
 
-    @property
+    @hybrid_property
     def email_verified(self) -> bool:
         return self.email_verified_at is not None
+
+    @email_verified.inplace.expression
+    @classmethod
+    def _email_verified_expression(cls):
+        return cls.email_verified_at.is_not(None)
 
     @property
     def quiet_hours(self) -> dict[str, str]:

@@ -18,9 +18,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, text
 
-from services.accounts.accounts import hash_token
+from api.auth import AUTHORITY
 from services.core.clock import SettableClock, SystemClock
-from services.core.models import AccessToken, Contact, IdempotencyRecord, Message
+from services.core.models import Contact, IdempotencyRecord, Message
 from tests.conftest import T0
 from tests.support import event_with_staff, new_user, register
 from tests.support.live import committing_app, gunicorn_server, http_json, run_at_once
@@ -178,16 +178,10 @@ def test_erasing_an_account_while_it_is_written_to_never_answers_5xx(postgres, e
     clock = SettableClock(T0)
     apps = [committing_app(engine, clock) for _ in range(2)]
     seeded = seed_pairs(engine, T0, senders=30, recipients_per_sender=1, as_plans=True)
-    tokens: dict[uuid.UUID, str] = {}
-    with engine.begin() as conn:
-        for user_id in seeded.user_ids:
-            token = uuid.uuid4().hex + uuid.uuid4().hex
-            tokens[user_id] = token
-            conn.execute(
-                AccessToken.__table__.insert().values(
-                    id=uuid.uuid4(), user_id=user_id, token_hash=hash_token(token), created_at=T0
-                )
-            )
+    # Access tokens are signed, not stored: mint one per seeded person (a sign-in row is only
+    # needed to refresh).
+    access = apps[0].extensions[AUTHORITY].access
+    tokens = {user_id: access.issue(user_id, uuid.uuid4(), T0) for user_id in seeded.user_ids}
     statuses: Counter = Counter()
     try:
         for _mine, theirs, planner, recipient in seeded.pairs:
