@@ -44,7 +44,8 @@ def test_every_scan_is_recorded_exactly_once_when_a_worker_is_killed(
 ):
     if not is_postgres:
         pytest.skip("needs PostgreSQL (TEST_DATABASE_URL): several processes on one database")
-    app = committing_app(engine, SystemClock())
+    # Signed tokens: the app that signs them and the servers that check them share the key.
+    app = committing_app(engine, SystemClock(), SECRET_KEY="k" * 40)
     client = app.test_client()
     now = datetime.now(UTC)
     setup = event_with_staff(

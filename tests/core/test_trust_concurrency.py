@@ -47,7 +47,8 @@ def _wait_for(condition, what: str, timeout: float = 30) -> None:
 def test_a_worker_killed_between_the_work_and_the_answer_leaves_nothing_done(
     postgres, engine, database_url
 ):
-    app = committing_app(engine, SystemClock())
+    # Signed tokens: the app that signs them and the server that checks them share the key.
+    app = committing_app(engine, SystemClock(), SECRET_KEY=STRONG_SECRET)
     client = app.test_client()
     now = datetime.now(UTC)
     setup = event_with_staff(
