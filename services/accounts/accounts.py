@@ -148,8 +148,10 @@ def revoke_token(session: Session, access: AccessToken, now: datetime) -> None:
 
 
 def update_profile(
-    session: Session, user: User, changes: dict[str, Any], now: datetime
+    session: Session, user: User, changes: dict[str, Any], now: datetime, *, commit: bool = True
 ) -> ProfileUpdate:
+    """Change my profile; `commit=False` leaves the commit to a caller applying several
+    changes at once (the offline push)."""
     for name in PROFILE_FIELDS:
         if name in changes:
             setattr(user, name, changes[name])
@@ -159,7 +161,8 @@ def update_profile(
     for name, shared in (changes.get("share") or {}).items():
         setattr(user, f"share_{name}", shared)
     user.profile_updated_at = now
-    session.commit()
+    if commit:
+        session.commit()
     return ProfileUpdate(user, hint_rules.profile_hints(user))
 
 

@@ -460,14 +460,24 @@ def _contact_of(session: Session, owner_id: uuid.UUID, other_id: uuid.UUID) -> u
     return row.id if row is not None and row.removed_at is None else None
 
 
-def mark_read(session: Session, owner: User, message_id: uuid.UUID, now: datetime) -> MessageView:
-    """Mark one message to me as read (the first read time is kept); commits."""
+def mark_read(
+    session: Session,
+    owner: User,
+    message_id: uuid.UUID,
+    now: datetime,
+    *,
+    at: datetime | None = None,
+    commit: bool = True,
+) -> MessageView:
+    """Mark one message to me as read (the first read time is kept); commits unless told not
+    to. `at`: when it was read, if not now (a phone that read it offline)."""
     message = session.get(Message, message_id)
     if message is None or message.recipient_id != owner.id:
         raise NotFound("No such message")
     if message.read_at is None:
-        message.read_at = now
-    session.commit()
+        message.read_at = at or now
+    if commit:
+        session.commit()
     return _view(message, owner.id, _contact_of(session, owner.id, message.sender_id))
 
 

@@ -301,6 +301,19 @@ def strength_of(contact: Contact, now: datetime) -> int:
     return round(100 * base * 0.5 ** (days / STRENGTH_HALF_LIFE_DAYS))
 
 
+def going_cold_of(contact: Contact, now: datetime) -> bool:
+    """A real tie (base ≥ GOING_COLD_MIN_BASE) with nothing exchanged for GOING_COLD_AFTER_DAYS:
+    what the `going_cold` filter selects, for one contact."""
+    base = (
+        (0.30 if contact.met_in_person else 0.0)
+        + 0.20 * min(contact.sent_count, 5) / 5
+        + 0.25 * min(contact.received_count, 5) / 5
+        + 0.25 * min(contact.replies_received, 3) / 3
+    )
+    last = contact.last_interaction_at or contact.met_at
+    return base >= GOING_COLD_MIN_BASE and last < now - timedelta(days=GOING_COLD_AFTER_DAYS)
+
+
 # Reading and editing one's own contacts -------------------------------------------------
 
 
@@ -454,8 +467,10 @@ def update_contact(
     changes: dict,
     if_match: str | None,
     now: datetime,
+    commit: bool = True,
 ) -> ContactView:
-    """Edit my private note and tags; with If-Match, a stale ETag is refused (412)."""
+    """Edit my private note and tags; with If-Match, a stale ETag is refused (412).
+    `commit=False` leaves the commit to the caller (the offline push)."""
     contact = owned_contact(session, owner, contact_id, lock=True)
     view = _view(session, contact, now)
     if if_match is not None and if_match.strip() not in ("*", view.etag):
@@ -471,8 +486,40 @@ def update_contact(
         contact.tags = [ContactTag(tag=t, owner_id=owner.id) for t in wanted]
     contact.version += 1
     contact.updated_at = now
-    session.commit()
+    if commit:
+        session.commit()
+    else:
+        session.flush()
     return _view(session, contact, now)
+
+
+def edit_contacts(
+    session: Session, owner: User, edits: dict[uuid.UUID, dict], now: datetime
+) -> None:
+    """Edit the note and tags of several of my contacts at once (the offline push): one locked
+    read for all of them, one flush; the caller commits. Same rules as `update_contact`."""
+    contacts = session.scalars(
+        select(Contact)
+        .where(Contact.id.in_(sorted(edits)))
+        .order_by(Contact.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    found = {c.id: c for c in contacts if c.owner_id == owner.id and c.removed_at is None}
+    for contact_id, changes in edits.items():
+        contact = found.get(contact_id)
+        if contact is None:
+            raise NotFound("No such contact")
+        if "note" in changes:
+            contact.note = changes["note"]
+        if "tags" in changes:
+            wanted = sorted({normalize_tag(t) for t in changes["tags"] if t.strip()})
+            if len(wanted) > MAX_TAGS:
+                raise InvalidInput(errors={"tags": [f"At most {MAX_TAGS} tags."]})
+            contact.tags = [ContactTag(tag=t, owner_id=owner.id) for t in wanted]
+        contact.version += 1
+        contact.updated_at = now
+    session.flush()
 
 
 def remove_contact(session: Session, owner: User, contact_id: uuid.UUID, now: datetime) -> None:
