@@ -393,7 +393,7 @@ class FCMSender:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
-        self._http.close()
+        # The token client is synchronous and loop-free: it stays for the next batch.
 
 
 def _about_the_token(error: dict[str, Any]) -> bool:

@@ -325,11 +325,16 @@ class _Handler(BaseHTTPRequestHandler):
     do_POST = do_GET = do_PUT = do_DELETE = _respond
 
 
+class _ThreadingServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024  # listen() backlog: many clients connect at once
+
+
 class HTTPServer:
     """A threaded HTTP/1.1 (keep-alive) server delegating to `handle`."""
 
     def __init__(self):
-        self._httpd: ThreadingHTTPServer | None = None
+        self._httpd: _ThreadingServer | None = None
         self.port = 0
 
     def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Answer:
@@ -340,9 +345,7 @@ class HTTPServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self):
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._httpd.daemon_threads = True
-        self._httpd.request_queue_size = 256
+        self._httpd = _ThreadingServer(("127.0.0.1", 0), _Handler)
         self._httpd.app = self
         self.port = self._httpd.server_address[1]
         threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
