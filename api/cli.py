@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import threading
 from pathlib import Path
@@ -14,6 +15,8 @@ from api.demo import seeder
 from services.core.migrations import is_at_head, upgrade_to_head
 from services.core.timezones import is_valid_timezone, zone
 from services.messaging import delivery
+from services.push.delivery import PushWorker
+from services.push.providers import PushConfig
 
 
 def spec_json(app: Flask) -> str:
@@ -21,6 +24,9 @@ def spec_json(app: Flask) -> str:
     with app.app_context():
         spec = app.extensions["wellspring.api"].spec.to_dict()
     return json.dumps(spec, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+log = logging.getLogger("wellspring.delivery")
 
 
 def register_commands(app: Flask) -> None:
@@ -60,11 +66,21 @@ def register_commands(app: Flask) -> None:
         from api.policy import throttle_policy
 
         db = current_app.extensions["wellspring.db"]
+        pusher = PushWorker(PushConfig.from_mapping(current_app.config))
+
+        def push_step() -> None:
+            decided, sent = pusher.run_pass(db.session_factory, clock())
+            if decided.decided or sent.processed:
+                log.info("push pass: %s; %s", decided, sent)
+
         if not loop:
             report = delivery.deliver_due_follow_ups(
                 db.session_factory, clock(), throttle_policy(), batch=batch
             )
             click.echo(f"follow-up delivery: {report}")
+            decided, sent = pusher.run_pass(db.session_factory, clock())
+            click.echo(f"push: {decided}; {sent}")
+            pusher.close()
             return
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -77,7 +93,9 @@ def register_commands(app: Flask) -> None:
             batch=batch,
             interval=interval,
             stop=stop,
+            steps=(push_step,),
         )
+        pusher.close()
 
     @app.cli.command("seed-demo")
     @click.option(

@@ -2,10 +2,11 @@
 pure functions (`throttle`), scheduled follow-ups and cadence plans (`followups`), their states
 (`follow_up_states`) and the delivery worker (`delivery`).
 
-May import `services.core`, `services.networking.contacts` (whose side a message belongs to)
-and `services.accounts.hints`.
+May import `services.core`, `services.networking.contacts` (whose side a message belongs to),
+`services.accounts.hints` and `services.push.outbox` (a message queues its push).
 """
 
 EXPORTS: dict[str, tuple[str, ...]] = {
     "follow_up_states": ("CANCELLED", "PLAN_ACTIVE", "SCHEDULED", "cancel_all_toward"),
+    "followups": ("delivery_time",),
 }

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -199,8 +200,12 @@ def run_worker(
     batch: int,
     interval: float,
     stop: threading.Event,
+    steps: Sequence[Callable[[], object]] = (),
 ) -> None:
-    """Pass after pass until `stop` is set; waits `interval` seconds once caught up."""
+    """Pass after pass until `stop` is set; waits `interval` seconds once caught up.
+
+    `steps` run after the follow-ups in every pass (push delivery is one: it works until it is
+    caught up itself); one failing is logged and tried again next pass."""
     while not stop.is_set():
         try:
             report = deliver_due_follow_ups(session_factory, clock, policy, batch=batch, stop=stop)
@@ -210,5 +215,10 @@ def run_worker(
             continue
         if report.processed:
             log.info("follow-up delivery pass: %s", report)
+        for step in steps:
+            try:
+                step()
+            except Exception:
+                log.exception("delivery step %s failed; next pass", getattr(step, "__name__", step))
         if report.processed < batch:
             stop.wait(interval)

@@ -182,7 +182,6 @@ class H2Server:
             writer.close()
 
 
-
 class FakeAPNs(H2Server, _Scripted):
     """APNs provider API. `fail(token, kind)`: kind is one of "unregistered" (410),
     "bad_token" (400 BadDeviceToken), "too_many" (429), "internal" (500), "unavailable" (503),
