@@ -436,4 +436,3 @@ def test_fcm_end_to_end(db, pair, worker, providers, session_factory, clock):
     (message,) = [m for m in messages if m["data"]["type"] == "message_received"]
     assert message["android"]["collapse_key"]
     assert message["data"]["deep_link"] == f"wellspring://contacts/{pair.b_contact}"
-
