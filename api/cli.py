@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import signal
 import threading
 from pathlib import Path
@@ -11,12 +10,11 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 
+from api import worker
 from api.demo import seeder
 from services.core.migrations import is_at_head, upgrade_to_head
 from services.core.timezones import is_valid_timezone, zone
 from services.messaging import delivery
-from services.push.delivery import PushWorker
-from services.push.providers import PushConfig
 
 
 def spec_json(app: Flask) -> str:
@@ -24,9 +22,6 @@ def spec_json(app: Flask) -> str:
     with app.app_context():
         spec = app.extensions["wellspring.api"].spec.to_dict()
     return json.dumps(spec, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-log = logging.getLogger("wellspring.delivery")
 
 
 def register_commands(app: Flask) -> None:
@@ -61,41 +56,28 @@ def register_commands(app: Flask) -> None:
         help="Follow-ups handled per pass at most.",
     )
     def deliver_follow_ups(loop: bool, interval: float, batch: int) -> None:
-        """Deliver due follow-ups (one pass, or --loop); safe to run several at once."""
+        """Deliver due follow-ups and pushes (one pass, or --loop); safe to run several at once."""
         from api.db import clock
         from api.policy import throttle_policy
 
         db = current_app.extensions["wellspring.db"]
-        pusher = PushWorker(PushConfig.from_mapping(current_app.config))
-
-        def push_step() -> None:
-            decided, sent = pusher.run_pass(db.session_factory, clock())
-            if decided.decided or sent.processed:
-                log.info("push pass: %s; %s", decided, sent)
-
         if not loop:
             report = delivery.deliver_due_follow_ups(
                 db.session_factory, clock(), throttle_policy(), batch=batch
             )
             click.echo(f"follow-up delivery: {report}")
-            decided, sent = pusher.run_pass(db.session_factory, clock())
+            pusher = worker.push_worker(current_app)
+            try:
+                decided, sent = pusher.run_pass(db.session_factory, clock())
+            finally:
+                pusher.close()
             click.echo(f"push: {decided}; {sent}")
-            pusher.close()
             return
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
-        click.echo(f"delivering follow-ups every {interval:g} s (batch {batch}); Ctrl-C stops")
-        delivery.run_worker(
-            db.session_factory,
-            clock(),
-            throttle_policy(),
-            batch=batch,
-            interval=interval,
-            stop=stop,
-            steps=(push_step,),
-        )
-        pusher.close()
+        click.echo(f"delivering follow-ups and pushes every {interval:g} s (batch {batch})")
+        worker.run_delivery_loop(current_app, interval=interval, batch=batch, stop=stop)
 
     @app.cli.command("seed-demo")
     @click.option(
