@@ -76,7 +76,9 @@ def register_commands(app: Flask) -> None:
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
-        click.echo(f"delivering follow-ups and pushes every {interval:g} s (batch {batch})")
+        click.echo(
+            f"delivering follow-ups every {interval:g} s (batch {batch}), then pushes; Ctrl-C stops"
+        )
         worker.run_delivery_loop(current_app, interval=interval, batch=batch, stop=stop)
 
     @app.cli.command("seed-demo")

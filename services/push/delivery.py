@@ -227,7 +227,7 @@ class PushWorker:
         config: PushConfig,
         *,
         batch: int = 500,
-        concurrency: int = 256,
+        concurrency: int = 100,
         rng: random.Random | None = None,
     ):
         self.senders = config.senders()

@@ -16,8 +16,9 @@ per-person counts below are exact with several workers), and decides each notifi
    into it ("N new messages"), its payload is fixed, and a delivery is queued for each of the
    recipient's devices whose provider is configured.
 
-Lock order: notifications (skip-locked), then notification_settings rows by user id; nothing
-that locks settings ever waits for a notification row (siblings are claimed skip-locked too).
+Lock order: notifications (skip-locked), then a transaction-scoped advisory lock per recipient
+in key order (PostgreSQL); nothing that holds a recipient lock ever waits for a notification
+row (siblings are claimed skip-locked too), so workers cannot deadlock.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, tuple_
+from sqlalchemy import func, insert, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from services.core.models import (
@@ -44,7 +45,7 @@ from services.core.models import (
     new_id,
 )
 from services.messaging.followups import delivery_time
-from services.push.devices import ensure_settings_rows
+from services.push.devices import DEFAULTS, SETTINGS
 from services.push.outbox import (
     CATEGORY,
     COLLAPSED,
@@ -133,23 +134,37 @@ def payload(
     }
 
 
+def lock_recipients(session: Session, user_ids: list[uuid.UUID]) -> None:
+    """Serialize deciding for the same people across workers (PostgreSQL: transaction-scoped
+    advisory locks, taken in key order so two workers never wait on each other in a cycle;
+    SQLite: a write transaction already excludes every other)."""
+    if not user_ids or session.get_bind().dialect.name != "postgresql":
+        return
+    keys = sorted({int.from_bytes(uid.bytes[:8], "big", signed=True) for uid in user_ids})
+    session.execute(
+        text(
+            "SELECT pg_advisory_xact_lock(k) FROM "
+            "(SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY k) AS ordered"
+        ),
+        {"keys": keys},
+    )
+
+
 class _Context:
     """What the rules read for one batch, fetched in a few set queries."""
 
     def __init__(self, session: Session, rows: list[Notification], now: datetime):
         users = sorted({n.user_id for n in rows})
         actors = {n.actor_id for n in rows if n.actor_id is not None}
-        ensure_settings_rows(session, users, now)
-        self.settings = {
-            s.user_id: s
-            for s in session.scalars(
-                select(NotificationSettings)
-                .where(NotificationSettings.user_id.in_(users))
-                .order_by(NotificationSettings.user_id)
-                .with_for_update()
-                .execution_options(populate_existing=True)
-            )
-        }
+        lock_recipients(session, users)
+        self.settings = {uid: dict(DEFAULTS) for uid in users}
+        for row in session.execute(
+            select(
+                NotificationSettings.user_id,
+                *(getattr(NotificationSettings, name) for name in SETTINGS),
+            ).where(NotificationSettings.user_id.in_(users))
+        ):
+            self.settings[row[0]] = dict(zip(SETTINGS, row[1:], strict=True))
         self.users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(users)))}
         self.names = (
             dict(
@@ -278,7 +293,7 @@ def dispatch_batch(
         user, settings = context.users[first.user_id], context.settings[first.user_id]
         live = []
         for row in group:
-            if not getattr(settings, CATEGORY[row.type]):
+            if not settings[CATEGORY[row.type]]:
                 drop(row, "category_off")
             elif row.actor_id is not None and (row.user_id, row.actor_id) in context.controls:
                 drop(row, context.controls[(row.user_id, row.actor_id)])
@@ -348,7 +363,7 @@ def dispatch_batch(
             row.status, row.status_reason, row.updated_at = COLLAPSED, "collapsed", now
             carrier.collapsed_count += row.collapsed_count
         report.collapsed += len(collapsed)
-        previews = context.settings[carrier.user_id].previews
+        previews = context.settings[carrier.user_id]["previews"]
         carrier.payload = payload(
             carrier,
             context.names.get(carrier.actor_id),

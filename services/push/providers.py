@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import h2.exceptions
 import httpx
 import jwt
 from google.auth import exceptions as google_exceptions
@@ -41,6 +42,7 @@ from py_vapid import Vapid
 from pywebpush import WebPusher
 
 from services.push.allowlist import Allowlist, EndpointRefused
+from services.push.http2 import H2Client
 
 log = logging.getLogger("wellspring.push")
 
@@ -110,9 +112,14 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
+TRANSPORT_ERRORS = (httpx.HTTPError, OSError, TimeoutError, h2.exceptions.H2Error)
+
+
 def _transport_failure(error: Exception) -> SendResult:
-    kind = "timeout" if isinstance(error, httpx.TimeoutException) else "connection"
-    return SendResult(RETRY, None, f"{kind}: {type(error).__name__}")
+    timeout = isinstance(error, httpx.TimeoutException | TimeoutError)
+    return SendResult(
+        RETRY, None, f"{'timeout' if timeout else 'connection'}: {type(error).__name__}"
+    )
 
 
 def _retryable(status: int) -> bool:
@@ -159,7 +166,7 @@ class APNsSender:
         self.timeout = timeout
         self._token: tuple[str, float] | None = None
         self._lock = threading.Lock()
-        self._client: httpx.AsyncClient | None = None
+        self._client: H2Client | None = None
 
     def provider_token(self, *, renew: bool = False) -> str:
         """The ES256 JWT, made again only once it is 50 minutes old (or `renew`)."""
@@ -176,11 +183,11 @@ class APNsSender:
                 self._token = (token, issued)
             return self._token[0]
 
-    def client(self) -> httpx.AsyncClient:
+    def client(self) -> H2Client:
         if self._client is None:
             # HTTP/2 always: over https by ALPN, over http (a local test server) by prior
             # knowledge. One connection carries the concurrent streams.
-            self._client = _client(http2_only=True, timeout=self.timeout, connections=2)
+            self._client = H2Client(timeout=self.timeout)
         return self._client
 
     def request(self, target: Target, push: Push) -> tuple[str, dict[str, str], bytes]:
@@ -210,8 +217,8 @@ class APNsSender:
         for attempt in range(2):
             url, headers, body = self.request(target, push)
             try:
-                response = await self.client().post(url, headers=headers, content=body)
-            except httpx.HTTPError as error:
+                response = await self.client().post(url, list(headers.items()), body)
+            except TRANSPORT_ERRORS as error:
                 return _transport_failure(error)
             if response.status_code == 200:
                 return SendResult(SENT, 200)
@@ -239,7 +246,7 @@ class APNsSender:
             self._client = None
 
 
-def _json_field(response: httpx.Response, name: str) -> str | None:
+def _json_field(response, name: str) -> str | None:
     try:
         value = response.json().get(name)
     except (ValueError, AttributeError):
@@ -306,7 +313,7 @@ class FCMSender:
         self.timeout, self.connections = timeout, connections
         self._token_lock = threading.Lock()
         self._http = httpx.Client(timeout=timeout, trust_env=False)
-        self._client: httpx.AsyncClient | None = None
+        self._client: H2Client | None = None
 
     def access_token(self, *, renew: bool = False) -> str:
         """A valid OAuth2 access token, fetched again shortly before it expires."""
@@ -315,11 +322,10 @@ class FCMSender:
                 self.credentials.refresh(HttpxGoogleRequest(self._http))
             return self.credentials.token
 
-    def client(self) -> httpx.AsyncClient:
+    def client(self) -> H2Client:
         if self._client is None:
-            self._client = _client(
-                http2_only=False, timeout=self.timeout, connections=self.connections
-            )
+            # FCM v1 is served over HTTP/2: one multiplexed connection, like APNs.
+            self._client = H2Client(timeout=self.timeout)
         return self._client
 
     def message(self, target: Target, push: Push) -> dict[str, Any]:
@@ -351,10 +357,10 @@ class FCMSender:
                 )
             except google_exceptions.GoogleAuthError as error:
                 return SendResult(RETRY, None, f"oauth: {error}"[:200])
-            headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
+            headers = [("authorization", f"Bearer {token}"), ("content-type", "application/json")]
             try:
-                response = await self.client().post(url, headers=headers, content=body)
-            except httpx.HTTPError as error:
+                response = await self.client().post(url, headers, body)
+            except TRANSPORT_ERRORS as error:
                 return _transport_failure(error)
             if response.status_code == 200:
                 return SendResult(SENT, 200)
@@ -365,7 +371,7 @@ class FCMSender:
         return SendResult(FAILED, 401, "UNAUTHENTICATED")
 
     @staticmethod
-    def classify(response: httpx.Response) -> SendResult:
+    def classify(response) -> SendResult:
         status = response.status_code
         try:
             error = response.json().get("error") or {}

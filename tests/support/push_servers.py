@@ -4,9 +4,10 @@ Real sockets on 127.0.0.1, real protocols, real checks; no mocked HTTP client:
 - FakeAPNs: HTTP/2 (cleartext, prior knowledge) `POST /3/device/<token>`; verifies the ES256
   provider token with the test key (kid, iss, age < 1 h), `apns-topic`, `apns-push-type`,
   `apns-collapse-id` (≤ 64 bytes) and the payload (JSON with `aps`, ≤ 4 KB).
-- FakeFCM: HTTP/1.1 `POST /token` (the service-account file's token_uri: a JWT-bearer grant
-  whose RS256 assertion is checked with the account's public key) and
-  `POST /v1/projects/<id>/messages:send` (bearer issued by /token, the v1 message shape).
+- FakeFCM: HTTP/2 (h2c) `POST /v1/projects/<id>/messages:send` (bearer issued by its token
+  endpoint, the v1 message shape), and on another port an HTTP/1.1 `POST /token` (the
+  service-account file's token_uri: a JWT-bearer grant whose RS256 assertion is checked with
+  the account's public key).
 - FakeWebPush: HTTP/1.1 `POST /push/<id>`; checks the VAPID `Authorization: vapid t=…, k=…`
   (ES256, `aud` = this origin, `exp` ≤ 24 h, `sub`) and `TTL`, decrypts the aes128gcm body with
   the subscription's private key and records the JSON.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import json
 import os
 import secrets
@@ -140,8 +142,14 @@ class H2Server:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         conn = h2.connection.H2Connection(
-            config=h2.config.H2Configuration(client_side=False, header_encoding="utf-8")
+            config=h2.config.H2Configuration(
+                client_side=False,
+                header_encoding="utf-8",
+                validate_outbound_headers=False,
+                normalize_outbound_headers=False,
+            )
         )
+        conn.encoder.encode = functools.partial(conn.encoder.encode, huffman=False)
         conn.initiate_connection()
         conn.update_settings({h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: 1000})
         writer.write(conn.data_to_send())
@@ -370,14 +378,30 @@ def _fcm_error(
     return {"error": {"code": status, "message": message, "status": grpc, "details": details}}
 
 
-class FakeFCM(HTTPServer, _Scripted):
-    """FCM HTTP v1 and the OAuth2 token endpoint. `fail(token, kind)`: "unregistered" (404
-    UNREGISTERED), "bad_token" (400 INVALID_ARGUMENT on message.token), "sender_mismatch" (403),
+class _TokenEndpoint(HTTPServer):
+    """The OAuth2 token endpoint (HTTP/1.1, another host than FCM's, as Google's is)."""
+
+    def __init__(self, fcm: FakeFCM):
+        super().__init__()
+        self.fcm = fcm
+
+    def handle(self, method, path, headers, body) -> Answer:
+        if method == "POST" and path == "/token":
+            return self.fcm._token(body)
+        return _json(404, {"error": "not_found"})
+
+
+class FakeFCM(H2Server, _Scripted):
+    """FCM HTTP v1 over HTTP/2, and its OAuth2 token endpoint (HTTP/1.1).
+
+    `fail(token, kind)`: "unregistered" (404 UNREGISTERED), "bad_token" (400 INVALID_ARGUMENT on
+    message.token), "sender_mismatch" (403),
     "quota" (429 QUOTA_EXCEEDED), "internal" (500), "unavailable" (503)."""
 
     def __init__(self, *, project_id: str = "wellspring-test"):
-        HTTPServer.__init__(self)
+        H2Server.__init__(self)
         _Scripted.__init__(self)
+        self.token_endpoint = _TokenEndpoint(self)
         self.project_id = project_id
         self.private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.client_email = f"push@{project_id}.iam.gserviceaccount.com"
@@ -399,8 +423,20 @@ class FakeFCM(HTTPServer, _Scripted):
             "private_key": pem,
             "client_email": self.client_email,
             "client_id": "1000000000",
-            "token_uri": f"{self.url}/token",
+            "token_uri": self.token_uri,
         }
+
+    @property
+    def token_uri(self) -> str:
+        return f"{self.token_endpoint.url}/token"
+
+    def start(self):
+        self.token_endpoint.start()
+        return H2Server.start(self)
+
+    def stop(self) -> None:
+        self.token_endpoint.stop()
+        H2Server.stop(self)
 
     def write_credentials(self, path) -> str:
         with open(path, "w") as file:
@@ -414,9 +450,8 @@ class FakeFCM(HTTPServer, _Scripted):
             "FCM_ENDPOINT": self.url,
         }
 
-    def handle(self, method, path, headers, body) -> Answer:
-        if method == "POST" and path == "/token":
-            return self._token(body)
+    def handle(self, headers: dict[str, str], body: bytes) -> Answer:
+        method, path = headers.get(":method"), headers.get(":path")
         prefix = f"/v1/projects/{self.project_id}/messages:send"
         if method != "POST" or path != prefix:
             return _json(404, _fcm_error(404, "NOT_FOUND", "no such method"))
@@ -484,7 +519,7 @@ class FakeFCM(HTTPServer, _Scripted):
                 algorithms=["RS256"],
                 # google-auth always names Google's token endpoint as the audience, whatever
                 # token_uri it posts to; Google accepts its own, so the fake accepts both.
-                audience=[f"{self.url}/token", "https://oauth2.googleapis.com/token"],
+                audience=[self.token_uri, "https://oauth2.googleapis.com/token"],
                 issuer=self.client_email,
                 options={"require": ["exp", "iat", "aud", "iss"]},
             )
