@@ -3,8 +3,9 @@
 Erasure keeps the rows that event aggregates count (registrations, check-ins, connections)
 but leaves nothing personal in them: the user row becomes "deleted user" with no email,
 profile or password; their notes, tags, tokens, idempotency answers and scan receipts go; the
-bodies of messages they sent and of their pending follow-ups are blanked. Other people's
-contact entries read the profile live, so they show "deleted user" at once.
+bodies of messages they sent and of their pending follow-ups are blanked; their push devices,
+settings and notifications go, and so do the previews of their messages in others' outboxes.
+Other people's contact entries read the profile live, so they show "deleted user" at once.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from services.core.models import (
     User,
 )
 from services.messaging.follow_up_states import CANCELLED, PLAN_ACTIVE, SCHEDULED
+from services.push import privacy as push_privacy
 
 DELETED_NAME = "deleted user"
 ERASED_BODY = ""
@@ -172,6 +174,7 @@ def export_user_data(session: Session, user: User) -> dict[str, Any]:
             }
             for p in plans
         ],
+        **push_privacy.export_push_data(session, user.id),
     }
 
 
@@ -196,6 +199,7 @@ def erase_user(session: Session, user: User, now: datetime) -> None:
         .values(status=CANCELLED, status_reason="account_deleted", updated_at=now)
     )
     session.execute(delete(AccessToken).where(AccessToken.user_id == user_id))
+    push_privacy.erase_push_data(session, user_id)
     session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.user_id == user_id))
     session.execute(delete(ScanReceipt).where(ScanReceipt.scanner_id == user_id))
     session.execute(delete(ContactTag).where(ContactTag.owner_id == user_id))

@@ -8,7 +8,8 @@ May import `services.core` and `services.messaging.followups.delivery_time` (qui
 computed one way for follow-ups and pushes). Other domains call the `outbox` functions inside
 their own transaction (message sent or follow-up delivered → `notify_message_received`; contact
 scan → `notify_contact_exchanged`; staff invitation → `notify_staff_invitation`; meetings →
-`notify_meeting`), and accounts calls `devices.forget_session_devices` when a session signs out.
+`notify_meeting`); accounts calls `devices.forget_session_devices` when a session signs out,
+and `privacy` for the account export and erasure.
 """
 
 EXPORTS: dict[str, tuple[str, ...]] = {
@@ -26,4 +27,5 @@ EXPORTS: dict[str, tuple[str, ...]] = {
         "MEETING_CANCELLED",
     ),
     "devices": ("forget_session_devices",),
+    "privacy": ("export_push_data", "erase_push_data"),
 }

@@ -129,3 +129,37 @@ def test_feed_is_empty_and_validates_its_arguments(client):
     assert me.get("/v1/me/notifications").get_json() == {"items": [], "next_cursor": None}
     assert_problem(me.get("/v1/me/notifications?limit=0"), 422)
     assert_problem(me.get("/v1/me/notifications?cursor=nonsense"), 422)
+
+
+def test_export_lists_push_data_and_erasure_removes_it(client, db, clock):
+    import uuid
+
+    from sqlalchemy import select
+
+    from services.core.models import Notification, PushDevice
+    from tests.support.messaging_support import new_pair
+
+    pair = new_pair(db, client, clock.now())
+    pair.b.post("/v1/me/devices", json={"provider": "apns", "token": APNS_TOKEN, "platform": "ios"})
+    assert pair.send(pair.a, "A private thought").status_code == 201
+    exported = pair.b.get("/v1/me/export").get_json()
+    assert [d["provider"] for d in exported["devices"]] == ["apns"]
+    assert "token" not in exported["devices"][0]
+    assert exported["notification_settings"]["previews"] is False
+    assert {n["type"] for n in exported["notifications"]} == {
+        "contact_exchanged",
+        "message_received",
+    }
+    # The sender leaves: the text of their message queued as b's preview goes with them.
+    assert pair.a.delete("/v1/me").status_code == 204
+    db.expire_all()
+    previews = db.scalars(
+        select(Notification.preview).where(Notification.user_id == uuid.UUID(pair.b.id))
+    ).all()
+    assert "A private thought" not in previews
+    # b leaves: no devices, no notifications.
+    assert pair.b.delete("/v1/me").status_code == 204
+    db.expire_all()
+    b_id = uuid.UUID(pair.b.id)
+    assert db.scalars(select(PushDevice).where(PushDevice.user_id == b_id)).all() == []
+    assert db.scalars(select(Notification).where(Notification.user_id == b_id)).all() == []
