@@ -165,7 +165,15 @@ class _Context:
             ).where(NotificationSettings.user_id.in_(users))
         ):
             self.settings[row[0]] = dict(zip(SETTINGS, row[1:], strict=True))
-        self.users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(users)))}
+        # Plain rows (what quiet hours need), not entities: a batch reads hundreds.
+        self.users = {
+            row.id: row
+            for row in session.execute(
+                select(User.id, User.timezone, User.quiet_hours_start, User.quiet_hours_end).where(
+                    User.id.in_(users)
+                )
+            )
+        }
         self.names = (
             dict(
                 session.execute(select(User.id, User.display_name).where(User.id.in_(actors))).all()

@@ -100,7 +100,8 @@ class _Scripted:
 class H2Server:
     """An asyncio HTTP/2 server (h2c prior knowledge) on its own thread."""
 
-    def __init__(self):
+    def __init__(self, *, strict: bool = True):
+        self.strict = strict  # False (the benchmark): h2 skips its inbound header hygiene
         self.port = 0
         self.connections = 0
         self._loop = asyncio.new_event_loop()
@@ -125,6 +126,11 @@ class H2Server:
             self.port = self._server.sockets[0].getsockname()[1]
             ready.set()
             self._loop.run_forever()
+            tasks = asyncio.all_tasks(self._loop)
+            for task in tasks:
+                task.cancel()
+            self._loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+            self._loop.close()
 
         self._thread = threading.Thread(target=run, name=type(self).__name__, daemon=True)
         self._thread.start()
@@ -145,6 +151,7 @@ class H2Server:
             config=h2.config.H2Configuration(
                 client_side=False,
                 header_encoding="utf-8",
+                validate_inbound_headers=self.strict,
                 validate_outbound_headers=False,
                 normalize_outbound_headers=False,
             )
@@ -198,11 +205,12 @@ class FakeAPNs(H2Server, _Scripted):
     def __init__(
         self,
         *,
+        strict: bool = True,
         topic: str = "org.wellspring.app",
         team_id: str = "TEAM123456",
         key_id: str = "KEY1234567",
     ):
-        H2Server.__init__(self)
+        H2Server.__init__(self, strict=strict)
         _Scripted.__init__(self)
         self.topic, self.team_id, self.key_id = topic, team_id, key_id
         self.private_key = ec.generate_private_key(ec.SECP256R1())
@@ -398,8 +406,8 @@ class FakeFCM(H2Server, _Scripted):
     message.token), "sender_mismatch" (403),
     "quota" (429 QUOTA_EXCEEDED), "internal" (500), "unavailable" (503)."""
 
-    def __init__(self, *, project_id: str = "wellspring-test"):
-        H2Server.__init__(self)
+    def __init__(self, *, project_id: str = "wellspring-test", strict: bool = True):
+        H2Server.__init__(self, strict=strict)
         _Scripted.__init__(self)
         self.token_endpoint = _TokenEndpoint(self)
         self.project_id = project_id
