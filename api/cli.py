@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import threading
 from pathlib import Path
@@ -12,9 +13,12 @@ from flask import Flask, current_app
 
 from api import worker
 from api.demo import seeder
+from services.core import idempotency
 from services.core.migrations import is_at_head, upgrade_to_head
 from services.core.timezones import is_valid_timezone, zone
 from services.messaging import delivery
+
+log = logging.getLogger("wellspring.worker")
 
 
 def spec_json(app: Flask) -> str:
@@ -61,14 +65,25 @@ def register_commands(app: Flask) -> None:
         from api.policy import throttle_policy
 
         db = current_app.extensions["wellspring.db"]
+        the_clock = clock()
+
+        def purge_expired_answers() -> int:
+            with db.session_factory() as session:
+                purged = idempotency.purge_expired(session, the_clock.now())
+            if purged:
+                log.info("purged %d expired idempotency answers", purged)
+            return purged
+
         if not loop:
+            purged = purge_expired_answers()
+            click.echo(f"purged {purged} expired idempotency answers")
             report = delivery.deliver_due_follow_ups(
-                db.session_factory, clock(), throttle_policy(), batch=batch
+                db.session_factory, the_clock, throttle_policy(), batch=batch
             )
             click.echo(f"follow-up delivery: {report}")
             pusher = worker.push_worker(current_app)
             try:
-                decided, sent = pusher.run_pass(db.session_factory, clock())
+                decided, sent = pusher.run_pass(db.session_factory, the_clock)
             finally:
                 pusher.close()
             click.echo(f"push: {decided}; {sent}")
@@ -79,7 +94,13 @@ def register_commands(app: Flask) -> None:
         click.echo(
             f"delivering follow-ups every {interval:g} s (batch {batch}), then pushes; Ctrl-C stops"
         )
-        worker.run_delivery_loop(current_app, interval=interval, batch=batch, stop=stop)
+        worker.run_delivery_loop(
+            current_app,
+            interval=interval,
+            batch=batch,
+            stop=stop,
+            housekeeping=purge_expired_answers,
+        )
 
     @app.cli.command("seed-demo")
     @click.option(

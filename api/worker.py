@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from flask import Flask
 
@@ -32,7 +33,14 @@ def push_step(app: Flask, pusher: PushWorker):
     return push
 
 
-def run_delivery_loop(app: Flask, *, interval: float, batch: int, stop: threading.Event) -> None:
+def run_delivery_loop(
+    app: Flask,
+    *,
+    interval: float,
+    batch: int,
+    stop: threading.Event,
+    housekeeping: Callable[[], object] | None = None,
+) -> None:
     """Follow-ups and pushes, pass after pass, until `stop` is set."""
     pusher = push_worker(app)
     try:
@@ -43,6 +51,7 @@ def run_delivery_loop(app: Flask, *, interval: float, batch: int, stop: threadin
             batch=batch,
             interval=interval,
             stop=stop,
+            housekeeping=housekeeping,
             steps=(push_step(app, pusher),),
         )
     finally:

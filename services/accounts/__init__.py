@@ -8,6 +8,6 @@ the push devices it registered; `services.push.privacy` for export and erasure).
 """
 
 EXPORTS: dict[str, tuple[str, ...]] = {
-    "accounts": ("shared_profile",),
+    "accounts": ("shared_profile", "update_profile"),
     "hints": ("*",),
 }

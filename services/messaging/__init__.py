@@ -8,5 +8,8 @@ May import `services.core`, `services.networking.contacts` (whose side a message
 
 EXPORTS: dict[str, tuple[str, ...]] = {
     "follow_up_states": ("CANCELLED", "PLAN_ACTIVE", "SCHEDULED", "cancel_all_toward"),
-    "followups": ("delivery_time",),
+    # The offline push applies these without committing (commit=False), all in one transaction.
+    "messaging": ("mark_read",),
+    # Push notifications hold in quiet hours computed the same way as follow-ups.
+    "followups": ("update_follow_up", "cancel_follow_up", "delivery_time"),
 }

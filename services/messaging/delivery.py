@@ -200,14 +200,18 @@ def run_worker(
     batch: int,
     interval: float,
     stop: threading.Event,
+    housekeeping: Callable[[], object] | None = None,
     steps: Sequence[Callable[[], object]] = (),
 ) -> None:
     """Pass after pass until `stop` is set; waits `interval` seconds once caught up.
 
+    `housekeeping` runs before each pass (the app purges expired Idempotency-Key answers);
     `steps` run after the follow-ups in every pass (push delivery is one: it works until it is
-    caught up itself); one failing is logged and tried again next pass."""
+    caught up itself), one failing is logged and tried again next pass."""
     while not stop.is_set():
         try:
+            if housekeeping is not None:
+                housekeeping()
             report = deliver_due_follow_ups(session_factory, clock, policy, batch=batch, stop=stop)
         except Exception:  # the database went away, say: keep trying, don't die
             log.exception("follow-up delivery pass failed; retrying in %s s", interval)

@@ -117,6 +117,10 @@ MATRIX = [
     Rule("GET", "/v1/me/notification-settings", 200),
     Rule("PATCH", "/v1/me/notification-settings", 200, body={"previews": True}),
     Rule("GET", "/v1/me/notifications", 200),
+    # Offline sync: a pull shows only the caller's own world; a push needs its last_pulled_at.
+    Rule("GET", "/v1/sync/pull", 200),
+    Rule("POST", "/v1/sync/push", 422, body={}),
+    Rule("GET", "/v1/events/{event_id}/scanner-kit", 403),
 ]
 
 
