@@ -6,8 +6,8 @@ profile or password; their notes, tags, tokens, idempotency answers and scan rec
 bodies of messages they sent and of their pending follow-ups are blanked; their push devices,
 settings and notifications go, and so do the previews of their messages in others' outboxes.
 Other people's contact entries read the profile live, so they show "deleted user" at once (and
-one that froze their name at a block is set to it). Answers stored for other people's Idempotency-Keys that
-show the person (an add-staff, a scan of their badge) are dropped.
+one that froze their name at a block is set to it). Answers stored for other people's
+Idempotency-Keys that show the person (an add-staff, a scan of their badge) are dropped.
 """
 
 from __future__ import annotations
