@@ -336,3 +336,17 @@ def test_retry_after_reads_seconds_and_http_dates():
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412420.0) == 60.0
     assert retry_after_seconds("soon") is None
     assert retry_after_seconds(None) is None
+
+
+def test_backoff_doubles_with_jitter_is_capped_and_honours_retry_after():
+    import random
+
+    from services.push.delivery import backoff_seconds
+
+    rng = random.Random(7)
+    for attempts, ceiling in ((1, 30), (2, 60), (3, 120), (8, 3600), (20, 3600)):
+        delays = [backoff_seconds(attempts, None, rng) for _ in range(200)]
+        assert ceiling / 2 <= min(delays) and max(delays) <= ceiling
+        assert len(set(delays)) > 100  # jittered, not synchronized
+    assert backoff_seconds(1, 900.0, rng) == 900.0  # Retry-After wins when longer
+    assert backoff_seconds(8, 5.0, rng) >= 1800  # and never shortens the back-off
