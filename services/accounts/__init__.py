@@ -2,8 +2,9 @@
 shares of it (`accounts`), the intro coach's hints (`hints`), and export and erasure of
 everything held about a person (`privacy`).
 
-May import `services.core`, and `services.messaging.follow_up_states` (erasure cancels what is
-still scheduled toward the person).
+May import `services.core`, `services.messaging.follow_up_states` (erasure cancels what is
+still scheduled toward the person) and `services.push.devices` (signing a session out deletes
+the push devices it registered; `services.push.privacy` for export and erasure).
 """
 
 EXPORTS: dict[str, tuple[str, ...]] = {

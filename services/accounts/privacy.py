@@ -3,10 +3,11 @@
 Erasure keeps the rows that event aggregates count (registrations, check-ins, connections)
 but leaves nothing personal in them: the user row becomes "deleted user" with no email,
 profile or password; their notes, tags, tokens, idempotency answers and scan receipts go; the
-bodies of messages they sent and of their pending follow-ups are blanked. Other people's
-contact entries read the profile live, so they show "deleted user" at once (and one that froze
-their name at a block is set to it). Answers stored for other people's Idempotency-Keys that
-show the person (an add-staff, a scan of their badge) are dropped.
+bodies of messages they sent and of their pending follow-ups are blanked; their push devices,
+settings and notifications go, and so do the previews of their messages in others' outboxes.
+Other people's contact entries read the profile live, so they show "deleted user" at once (and
+one that froze their name at a block is set to it). Answers stored for other people's
+Idempotency-Keys that show the person (an add-staff, a scan of their badge) are dropped.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from services.core.models import (
     User,
 )
 from services.messaging.follow_up_states import CANCELLED, PLAN_ACTIVE, SCHEDULED
+from services.push import privacy as push_privacy
 
 DELETED_NAME = "deleted user"
 ERASED_BODY = ""
@@ -176,6 +178,7 @@ def export_user_data(session: Session, user: User) -> dict[str, Any]:
             }
             for p in plans
         ],
+        **push_privacy.export_push_data(session, user.id),
     }
 
 
@@ -253,6 +256,8 @@ def _erase(session: Session, user: User, now: datetime) -> None:
     session.execute(delete(AccessToken).where(AccessToken.user_id == user_id))
     session.execute(delete(ScanReceipt).where(ScanReceipt.scanner_id == user_id))
     session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.user_id == user_id))
+    # Push: no more pushes to me, and nothing of mine (message previews) in others' outboxes.
+    push_privacy.erase_push_data(session, user_id)
     # Other people's stored answers that show me (add-staff: my email and name; a scan of my
     # badge: my profile or name) go too: each names my id or one of my registrations.
     forget_answers_mentioning(

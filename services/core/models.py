@@ -23,6 +23,7 @@ from sqlalchemy import (
     Uuid,
     false,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -517,6 +518,123 @@ class FollowUp(Base):
     )
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+# Push notifications -----------------------------------------------------------------------
+
+
+class PushDevice(Base):
+    """A phone or browser that receives pushes: an APNs/FCM token or a Web Push subscription.
+
+    One account per token: registering a known token moves it to the caller. `session_id` is the
+    access token (session) that registered it, so signing that session out removes the device.
+    """
+
+    __tablename__ = "push_devices"
+    __table_args__ = (UniqueConstraint("provider", "token_hash"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    provider: Mapped[str] = mapped_column(String(10))  # apns | fcm | webpush
+    platform: Mapped[str] = mapped_column(String(10))  # ios | android | web
+    token: Mapped[str] = mapped_column(Text)  # the device token, or the Web Push endpoint
+    token_hash: Mapped[str] = mapped_column(String(64))  # SHA-256 of `token`, for uniqueness
+    p256dh: Mapped[str | None] = mapped_column(String(200))
+    auth: Mapped[str | None] = mapped_column(String(100))
+    app_version: Mapped[str | None] = mapped_column(String(40))
+    locale: Mapped[str | None] = mapped_column(String(35))
+    session_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class NotificationSettings(Base):
+    """A person's push choices (no row: the defaults). Its row is also the lock that makes the
+    per-person push limits exact when several workers decide at once."""
+
+    __tablename__ = "notification_settings"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    messages: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    contacts: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    invitations: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    meetings: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    previews: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    updated_at: Mapped[datetime]
+
+
+class Notification(Base):
+    """The notification outbox and the in-app feed: one row per thing that happened to `user`,
+    written in the transaction of the change that causes it; the worker decides it (sent,
+    dropped, collapsed into a later one, or held until `due_at`) and fans it out to devices."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        Index("ix_notifications_status_due_at", "status", "due_at"),
+        Index("ix_notifications_user_id_created_at_id", "user_id", "created_at", "id"),
+        Index("ix_notifications_user_id_status_sent_at", "user_id", "status", "sent_at"),
+        Index(
+            "ix_notifications_user_id_collapse_key_status_sent_at",
+            "user_id",
+            "collapse_key",
+            "status",
+            "sent_at",
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(12))  # queued | sent | dropped | collapsed
+    status_reason: Mapped[str | None] = mapped_column(String(40))
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    contact_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL"), index=True
+    )
+    event_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("events.id", ondelete="SET NULL"))
+    meeting_id: Mapped[uuid.UUID | None]
+    message_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL"), index=True
+    )
+    collapse_key: Mapped[str | None] = mapped_column(String(64))
+    title: Mapped[str | None] = mapped_column(String(200))  # None: made from the actor's name
+    preview: Mapped[str | None] = mapped_column(Text)  # the message text; pushed only with previews
+    collapsed_count: Mapped[int] = mapped_column(Integer, default=1)
+    payload: Mapped[dict[str, Any] | None]  # what was pushed, once decided
+    created_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+
+class PushDelivery(Base):
+    """One decided notification to one device: the send queue, with its retries."""
+
+    __tablename__ = "push_deliveries"
+    __table_args__ = (
+        Index("ix_push_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    notification_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("notifications.id", ondelete="CASCADE"), index=True
+    )
+    device_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("push_devices.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(10))  # queued | sent | failed | dropped
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    give_up_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
 
 
 # Retries ----------------------------------------------------------------------------------

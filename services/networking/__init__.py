@@ -3,7 +3,8 @@ search, vCards, relationship strength, mute/not-interested/block (`contacts`).
 
 May import `services.core`, `services.events` (badges, registrations), `services.accounts`
 (what a profile shares), `services.checkin.checkins` (the scan receipt both scan kinds share)
-and `services.messaging.follow_up_states` (blocking cancels scheduled follow-ups).
+`services.messaging.follow_up_states` (blocking cancels scheduled follow-ups) and
+`services.push.outbox` (a new connection queues a push to the person scanned).
 """
 
 EXPORTS: dict[str, tuple[str, ...]] = {

@@ -105,6 +105,18 @@ MATRIX = [
     Rule("GET", "/v1/events/{event_id}/stats", 403),
     Rule("GET", "/v1/events/{event_id}/check-ins.csv", 403),
     Rule("GET", "/v1/events/{event_id}/stats/arrivals.png", 403),
+    # Push: my devices and settings only; someone else's device is a 404.
+    Rule(
+        "POST",
+        "/v1/me/devices",
+        201,
+        body={"provider": "fcm", "token": "fcm-matrix-token-1", "platform": "android"},
+    ),
+    Rule("GET", "/v1/me/devices", 200),
+    Rule("DELETE", "/v1/me/devices/{device_id}", 404),
+    Rule("GET", "/v1/me/notification-settings", 200),
+    Rule("PATCH", "/v1/me/notification-settings", 200, body={"previews": True}),
+    Rule("GET", "/v1/me/notifications", 200),
     # Offline sync: a pull shows only the caller's own world; a push needs its last_pulled_at.
     Rule("GET", "/v1/sync/pull", 200),
     Rule("POST", "/v1/sync/push", 422, body={}),
@@ -124,7 +136,11 @@ def world(anon, db, clock):
     contact = owner.post(
         "/v1/contacts/scan", json={"badge": attendee_badge, "event_id": setup.event_id}
     ).get_json()
+    device = owner.post(
+        "/v1/me/devices", json={"provider": "apns", "token": "ab" * 32, "platform": "ios"}
+    ).get_json()
     ids = {
+        "device_id": device["id"],
         "event_id": setup.event_id,
         "registration_id": registration["id"],
         "check_in_id": check_in["check_in_id"],

@@ -91,3 +91,8 @@ class ExportSchema(Schema):
     messages = fields.List(fields.Dict(), required=True)
     follow_ups = fields.List(fields.Dict(), required=True)
     follow_up_plans = fields.List(fields.Dict(), required=True)
+    devices = fields.List(
+        fields.Dict(), required=True, metadata={"description": "Push devices (not their tokens)"}
+    )
+    notification_settings = fields.Dict(required=True)
+    notifications = fields.List(fields.Dict(), required=True)
