@@ -69,6 +69,7 @@ def build_api(app: Flask) -> Api:
     from api.resources.events.routes import blp as events_blp
     from api.resources.followups.routes import blp as followups_blp
     from api.resources.health.routes import blp as health_blp
+    from api.resources.meetings.routes import blp as meetings_blp
     from api.resources.messaging.routes import blp as messaging_blp
     from api.resources.stats.routes import blp as stats_blp
     from api.resources.sync.routes import blp as sync_blp
@@ -102,7 +103,7 @@ def build_api(app: Flask) -> Api:
         sync_blp,
     ):
         api.register_blueprint(blueprint)
-    for blueprint in (messaging_blp, followups_blp, stats_blp):
+    for blueprint in (messaging_blp, followups_blp, stats_blp, meetings_blp):
         api.register_blueprint(blueprint)
     return api
 
