@@ -326,13 +326,12 @@ def downgrade() -> None:
     op.drop_index("ix_match_tags_event_id_kind_tag_user_id_shuffle_key", "match_tags")
     op.drop_table("match_tags")
     op.drop_table("meeting_spots")
-    with op.batch_alter_table("registrations") as batch:
-        batch.drop_column("pending_requests_in")
-        batch.drop_column("pending_requests_out")
-        batch.drop_column("discoverable")
-    with op.batch_alter_table("events") as batch:
-        batch.drop_column("meeting_hours")
-        batch.drop_column("meeting_slot_minutes")
-    with op.batch_alter_table("users") as batch:
-        batch.drop_column("seeks")
-        batch.drop_column("offers")
+    # Plain DROP COLUMN (SQLite 3.35+): a batch copy would drop `users` and, with foreign keys
+    # on, cascade the delete to every table that refers to it.
+    op.drop_column("registrations", "pending_requests_in")
+    op.drop_column("registrations", "pending_requests_out")
+    op.drop_column("registrations", "discoverable")
+    op.drop_column("events", "meeting_hours")
+    op.drop_column("events", "meeting_slot_minutes")
+    op.drop_column("users", "seeks")
+    op.drop_column("users", "offers")

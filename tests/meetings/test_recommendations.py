@@ -35,7 +35,7 @@ def test_ranking_and_why(anon):
         anon.client,
         event_id,
         name="Both",
-        offers=["rust"],
+        offers=["rust", "fundraising"],
         seeks=["sql"],
         focus="developer tools ",
     )
@@ -44,14 +44,14 @@ def test_ranking_and_why(anon):
 
     found = recommendations(me, event_id, limit=10)
     assert [(r["display_name"], r["score"]) for r in found] == [
-        ("Both", 3 + 2 + 1),
+        ("Both", 3 + 3 + 2 + 1),
         ("Giver", 3 + 3),
         ("Taker", 2 + 2),
         ("Focus", 1),
     ]
     by_name = {r["display_name"]: r for r in found}
     assert by_name["Both"]["why"] == [
-        {"kind": "offers_what_you_seek", "tags": ["rust"]},
+        {"kind": "offers_what_you_seek", "tags": ["fundraising", "rust"]},
         {"kind": "seeks_what_you_offer", "tags": ["sql"]},
         {"kind": "shared_focus", "tags": ["developer tools"]},
     ]
