@@ -77,9 +77,7 @@ class MeetingView:
 def _free_seats(session: Session, event_id: uuid.UUID, starts_at: datetime):
     """(spot, seat) pairs with no active meeting at `starts_at`, spots in creation order."""
     spots = session.scalars(
-        select(MeetingSpot)
-        .where(MeetingSpot.event_id == event_id)
-        .order_by(MeetingSpot.created_at, MeetingSpot.id)
+        select(MeetingSpot).where(MeetingSpot.event_id == event_id).order_by(*setup.SPOT_ORDER)
     ).all()
     taken = set(
         session.execute(

@@ -36,6 +36,8 @@ DEFAULT_SLOT_MINUTES = 30
 MIN_SLOT_MINUTES, MAX_SLOT_MINUTES = 10, 60
 MAX_HOUR_BLOCKS = 20
 ACTIVE_STATUSES = ("booked", "held")
+# Spots are listed, and filled, oldest first (by name among those added at the same instant).
+SPOT_ORDER = (MeetingSpot.created_at, MeetingSpot.name, MeetingSpot.id)
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,10 @@ def _resolve_blocks(event: Event, raw: list[dict[str, datetime]], length: timede
         raise InvalidMeetingSetup(errors={"meeting_hours": [f"At most {MAX_HOUR_BLOCKS} blocks."]})
     blocks = []
     for index, item in enumerate(raw):
+        if item.get("starts_at") is None or item.get("ends_at") is None:
+            raise InvalidMeetingSetup(
+                errors={f"meeting_hours.{index}": ["A block needs starts_at and ends_at."]}
+            )
         start = to_local_instant(item["starts_at"], event.timezone, f"meeting_hours.{index}")
         end = to_local_instant(item["ends_at"], event.timezone, f"meeting_hours.{index}")
         if end - start < length:
@@ -176,8 +182,6 @@ def list_spots(session: Session, actor: User, event_id: uuid.UUID) -> list[Meeti
         raise NotEventStaff("Only the event's staff and attendees may see its spots")
     return list(
         session.scalars(
-            select(MeetingSpot)
-            .where(MeetingSpot.event_id == event_id)
-            .order_by(MeetingSpot.created_at, MeetingSpot.id)
+            select(MeetingSpot).where(MeetingSpot.event_id == event_id).order_by(*SPOT_ORDER)
         )
     )
