@@ -698,7 +698,7 @@ class Meeting(Base):
     )
     held_at: Mapped[datetime | None]
 
-    spot: Mapped[MeetingSpot] = relationship(lazy="joined")
+    spot: Mapped[MeetingSpot] = relationship(lazy="joined", innerjoin=True)
 
 
 class MeetingParticipant(Base):

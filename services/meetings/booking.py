@@ -202,7 +202,7 @@ def cancel_meeting(session: Session, actor: User, meeting_id: uuid.UUID, now: da
     meeting = session.scalar(
         select(Meeting)
         .where(Meeting.id == meeting_id)
-        .with_for_update()
+        .with_for_update(of=Meeting)
         .execution_options(populate_existing=True)
     )
     if meeting is None or actor.id not in (meeting.requester_id, meeting.recipient_id):
