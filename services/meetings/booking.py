@@ -188,10 +188,12 @@ def _accept(
     release_counters(session, request)
     notifications.queue_notification(
         session,
-        recipient_id=request.from_user_id,
-        kind=notifications.MEETING_ACCEPTED,
-        sender_id=actor.id,
-        data={"event_id": str(event.id), "meeting_id": str(meeting.id)},
+        type=notifications.MEETING_ACCEPTED,
+        user_id=request.from_user_id,
+        actor_id=actor.id,
+        meeting_id=meeting.id,
+        event_id=event.id,
+        now=now,
     )
     session.commit()
     return MeetingView(meeting, session.get(User, request.from_user_id))
@@ -222,10 +224,12 @@ def cancel_meeting(session: Session, actor: User, meeting_id: uuid.UUID, now: da
     other = meeting.recipient_id if actor.id == meeting.requester_id else meeting.requester_id
     notifications.queue_notification(
         session,
-        recipient_id=other,
-        kind=notifications.MEETING_CANCELLED,
-        sender_id=actor.id,
-        data={"event_id": str(meeting.event_id), "meeting_id": str(meeting.id)},
+        type=notifications.MEETING_CANCELLED,
+        user_id=other,
+        actor_id=actor.id,
+        meeting_id=meeting.id,
+        event_id=meeting.event_id,
+        now=now,
     )
     session.commit()
 

@@ -247,10 +247,12 @@ def request_meeting(
             raise RequestPending() from exc
         notifications.queue_notification(
             session,
-            recipient_id=to_user_id,
-            kind=notifications.MEETING_REQUEST,
-            sender_id=sender.id,
-            data={"event_id": str(event_id), "request_id": str(request.id), "kind": kind},
+            type=notifications.MEETING_REQUEST,
+            user_id=to_user_id,
+            actor_id=sender.id,
+            meeting_id=request.id,
+            event_id=event_id,
+            now=now,
         )
         session.commit()
         return request
