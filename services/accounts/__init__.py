@@ -3,7 +3,8 @@ shares of it (`accounts`), the intro coach's hints (`hints`), and export and era
 everything held about a person (`privacy`).
 
 May import `services.core`, and `services.messaging.follow_up_states` (erasure cancels what is
-still scheduled toward the person).
+still scheduled toward the person), and `services.meetings.erasure.forget_person` (erasure
+withdraws the person's meeting requests and meetings).
 """
 
 EXPORTS: dict[str, tuple[str, ...]] = {

@@ -34,6 +34,7 @@ from services.core.models import (
     ScanReceipt,
     User,
 )
+from services.meetings.erasure import forget_person
 from services.messaging.follow_up_states import CANCELLED, PLAN_ACTIVE, SCHEDULED
 
 DELETED_NAME = "deleted user"
@@ -218,6 +219,7 @@ def erase_user(session: Session, user: User, now: datetime) -> None:
     session.execute(
         update(Registration).where(Registration.user_id == user_id).values(badge_code="erased")
     )
+    forget_person(session, user_id, now)
     user.email = f"deleted-{user_id.hex}@deleted.invalid"
     user.display_name = DELETED_NAME
     user.password_hash = "!"  # matches no password: argon2 refuses to verify it

@@ -208,3 +208,17 @@ def test_stats_count_requests_acceptances_and_held_meetings(anon, clock):
             scan(p[a], p[b], event_id, start + timedelta(minutes=index), clock).status_code == 201
         )
     assert networking()["meetings"] == {"requested": 4, "accepted": 2, "held": 1}
+
+
+def test_erasing_an_account_withdraws_its_requests_and_meetings(anon, db):
+    setup = meeting_event(anon.client, spots=(2,))
+    alice, bob, carol = (attendee(anon.client, setup.event_id, offers=["go"]) for _ in range(3))
+    meeting = accept(bob, asked(alice, setup.event_id, bob)["id"]).get_json()
+    asked(alice, setup.event_id, carol, [SLOT_1230])
+    assert pending_counters(db, carol) == (0, 1)
+    assert alice.delete("/v1/me").status_code == 204
+    assert [m["status"] for m in meetings_of(bob)] == ["cancelled"]
+    assert pending_counters(db, carol) == (0, 0)
+    [incoming] = carol.get("/v1/me/meeting-requests").get_json()["items"]
+    assert incoming["status"] == "cancelled" and incoming["message"] == "[erased]"
+    assert meeting["id"] == meetings_of(bob)[0]["id"]
