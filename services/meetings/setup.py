@@ -48,11 +48,15 @@ class HourBlock:
 
 def to_local_instant(value: datetime, zone_name: str, field: str) -> datetime:
     """An aware instant as is; a naive one read on the event's clock (see the module doc)."""
-    if value.tzinfo is not None:
-        return value.astimezone(UTC)
     zone = ZoneInfo(zone_name)
-    instant = value.replace(tzinfo=zone, fold=0).astimezone(UTC)
-    if instant.astimezone(zone).replace(tzinfo=None) != value:
+    try:
+        if value.tzinfo is not None:
+            return value.astimezone(UTC)
+        instant = value.replace(tzinfo=zone, fold=0).astimezone(UTC)
+        back = instant.astimezone(zone).replace(tzinfo=None)
+    except (OverflowError, ValueError) as exc:
+        raise InvalidMeetingSetup(errors={field: ["Out of range."]}) from exc
+    if back != value:
         raise InvalidMeetingSetup(
             "That local time does not exist in the event's time zone",
             errors={field: [f"{value.isoformat()} does not exist in {zone_name} (DST gap)."]},

@@ -113,6 +113,12 @@ def test_spring_forward_hours_are_shorter_and_the_gap_is_refused(anon):
         },
         {"meeting_hours": [{"starts_at": "noon", "ends_at": "2026-06-01T13:00Z"}]},
         {"meeting_hours": [{"starts_at": "2026-06-01T12:00:00Z"}]},
+        {"meeting_hours": [{"starts_at": "0001-01-01T00:00:00", "ends_at": "0001-01-01T01:00"}]},
+        {
+            "meeting_hours": [
+                {"starts_at": "0001-01-01T00:00+05:00", "ends_at": "2026-06-01T13:00Z"}
+            ]
+        },
     ],
     ids=[
         "short-slot",
@@ -122,6 +128,8 @@ def test_spring_forward_hours_are_shorter_and_the_gap_is_refused(anon):
         "overlap",
         "junk",
         "half",
+        "year-one-local",
+        "year-one-offset",
     ],
 )
 def test_bad_set_up_is_422_and_changes_nothing(anon, body):
