@@ -30,6 +30,7 @@ from sqlalchemy import (
     BigInteger,
     Integer,
     and_,
+    bindparam,
     cast,
     exists,
     func,
@@ -84,73 +85,86 @@ def _permutation(viewer_id: uuid.UUID, event_id: uuid.UUID, day: str) -> tuple[i
     return a, b
 
 
-def _matches(event_id: uuid.UUID, offers: list[str], seeks: list[str], focus: str | None):
-    """My tags against theirs: (user_id, weight, kind, tag, shuffle_key) rows, index ranges."""
-    wanted = [(OFFER, seeks), (SEEK, offers), (FOCUS, [focus] if focus else [])]
-    parts = [
-        select(
-            MatchTag.user_id,
-            literal(WEIGHTS[kind], Integer).label("weight"),
-            MatchTag.shuffle_key,
-        ).where(MatchTag.event_id == event_id, MatchTag.kind == kind, MatchTag.tag.in_(tags))
-        for kind, tags in wanted
-        if tags
-    ]
-    return union_all(*parts).subquery("matches") if parts else None
-
-
-def _exclusions(session: Session, me: uuid.UUID, event_id: uuid.UUID, candidates, cap: int):
-    """Which of `candidates` (a few dozen ids) may be recommended to `me`."""
-    theirs = Registration
-    query = (
-        select(theirs.user_id)
-        .join(User, User.id == theirs.user_id)
-        .where(
-            theirs.event_id == event_id,
-            theirs.user_id.in_(candidates),
-            theirs.user_id != me,
-            theirs.status == events.REGISTERED,
-            theirs.discoverable.is_(True),
-            theirs.pending_requests_in < cap,
-            User.deleted_at.is_(None),
-            ~exists().where(Contact.owner_id == me, Contact.other_id == theirs.user_id),
-            ~exists().where(Contact.owner_id == theirs.user_id, Contact.other_id == me),
-            ~exists().where(
-                MeetingRequest.from_user_id == me,
-                MeetingRequest.to_user_id == theirs.user_id,
-                MeetingRequest.event_id == event_id,
-                MeetingRequest.status.in_(IN_PLAY_OR_DECLINED),
-            ),
-            ~exists().where(
-                MeetingRequest.from_user_id == theirs.user_id,
-                MeetingRequest.to_user_id == me,
-                MeetingRequest.event_id == event_id,
-                MeetingRequest.status.in_(IN_PLAY_OR_DECLINED),
-            ),
-        )
+# The statements are built once, with bound parameters (expanding IN lists for the tags and
+# the candidates): composing and caching a fresh statement per call cost as much as running it.
+def _tag_range(kind: str, wanted: str):
+    return select(
+        MatchTag.user_id,
+        literal(WEIGHTS[kind], Integer).label("weight"),
+        MatchTag.shuffle_key,
+    ).where(
+        MatchTag.event_id == bindparam("event_id"),
+        MatchTag.kind == kind,
+        MatchTag.tag.in_(bindparam(wanted, expanding=True)),
     )
-    return set(session.scalars(query))
 
 
-def _why(
-    session: Session,
-    event_id: uuid.UUID,
-    user_ids: list[uuid.UUID],
-    offers: list[str],
-    seeks: list[str],
-    focus: str | None,
-) -> dict[uuid.UUID, list[Reason]]:
-    conditions = []
-    for kind, tags in ((OFFER, seeks), (SEEK, offers), (FOCUS, [focus] if focus else [])):
-        if tags:
-            conditions.append(and_(MatchTag.kind == kind, MatchTag.tag.in_(tags)))
-    rows = session.execute(
-        select(MatchTag.user_id, MatchTag.kind, MatchTag.tag)
-        .where(MatchTag.event_id == event_id, MatchTag.user_id.in_(user_ids), or_(*conditions))
-        .order_by(MatchTag.tag)
-    ).all()
+# My tags against theirs: one index range per tag of mine (index-only), summed per person.
+_MATCHES = union_all(
+    _tag_range(OFFER, "seeks"), _tag_range(SEEK, "offers"), _tag_range(FOCUS, "focus")
+).subquery("matches")
+_SCORE = func.sum(_MATCHES.c.weight).label("score")
+_TIE = (
+    cast(func.max(_MATCHES.c.shuffle_key), BigInteger) * bindparam("a", type_=BigInteger)
+    + bindparam("b", type_=BigInteger)
+) % SHUFFLE_PRIME
+_RANKED = (
+    select(_MATCHES.c.user_id, _SCORE)
+    .group_by(_MATCHES.c.user_id)
+    .order_by(_SCORE.desc(), _TIE, _MATCHES.c.user_id)
+    .limit(bindparam("batch"))
+    .offset(bindparam("skip"))
+)
+
+# Which of a few dozen candidates may be recommended to `me` (see the module doc).
+_me = bindparam("me")
+_ALLOWED = (
+    select(Registration.user_id)
+    .join(User, User.id == Registration.user_id)
+    .where(
+        Registration.event_id == bindparam("event_id"),
+        Registration.user_id.in_(bindparam("candidates", expanding=True)),
+        Registration.user_id != _me,
+        Registration.status == events.REGISTERED,
+        Registration.discoverable.is_(True),
+        Registration.pending_requests_in < bindparam("cap"),
+        User.deleted_at.is_(None),
+        ~exists().where(Contact.owner_id == _me, Contact.other_id == Registration.user_id),
+        ~exists().where(Contact.owner_id == Registration.user_id, Contact.other_id == _me),
+        ~exists().where(
+            MeetingRequest.from_user_id == _me,
+            MeetingRequest.to_user_id == Registration.user_id,
+            MeetingRequest.event_id == bindparam("event_id"),
+            MeetingRequest.status.in_(IN_PLAY_OR_DECLINED),
+        ),
+        ~exists().where(
+            MeetingRequest.from_user_id == Registration.user_id,
+            MeetingRequest.to_user_id == _me,
+            MeetingRequest.event_id == bindparam("event_id"),
+            MeetingRequest.status.in_(IN_PLAY_OR_DECLINED),
+        ),
+    )
+)
+
+# The matched tags of the chosen few, for `why`.
+_WHY = (
+    select(MatchTag.user_id, MatchTag.kind, MatchTag.tag)
+    .where(
+        MatchTag.event_id == bindparam("event_id"),
+        MatchTag.user_id.in_(bindparam("chosen", expanding=True)),
+        or_(
+            and_(MatchTag.kind == OFFER, MatchTag.tag.in_(bindparam("seeks", expanding=True))),
+            and_(MatchTag.kind == SEEK, MatchTag.tag.in_(bindparam("offers", expanding=True))),
+            and_(MatchTag.kind == FOCUS, MatchTag.tag.in_(bindparam("focus", expanding=True))),
+        ),
+    )
+    .order_by(MatchTag.tag)
+)
+
+
+def _why(session: Session, params: dict, user_ids: list[uuid.UUID]) -> dict:
     found: dict[uuid.UUID, dict[str, list[str]]] = {}
-    for user_id, kind, tag in rows:
+    for user_id, kind, tag in session.execute(_WHY, {**params, "chosen": user_ids}):
         found.setdefault(user_id, {}).setdefault(kind, []).append(tag)
     return {
         user_id: [Reason(label, kinds[kind]) for kind, label in WHY_KINDS if kinds.get(kind)]
@@ -178,25 +192,35 @@ def recommend(
     limit = max(1, min(limit, MAX_LIMIT))
     offers, seeks = list(viewer.offers or ()), list(viewer.seeks or ())
     focus = normalize_focus(viewer.primary_focus)
-    matches = _matches(event_id, offers, seeks, focus)
-    if matches is None:
+    if not (offers or seeks or focus):
         return []
     day = now.astimezone(ZoneInfo(event.timezone)).date().isoformat()
     a, b = _permutation(viewer.id, event_id, day)
-    score = func.sum(matches.c.weight).label("score")
-    tie = (cast(func.max(matches.c.shuffle_key), BigInteger) * a + b) % SHUFFLE_PRIME
-    ranked = (
-        select(matches.c.user_id, score)
-        .group_by(matches.c.user_id)
-        .order_by(score.desc(), tie, matches.c.user_id)
-    )
+    tags = {
+        "event_id": event_id,
+        "offers": offers,
+        "seeks": seeks,
+        "focus": [focus] if focus else [],
+    }
     batch = 4 * limit + 20
     chosen: list[tuple[uuid.UUID, int]] = []
     for index in range(MAX_BATCHES):
-        rows = session.execute(ranked.limit(batch).offset(index * batch)).all()
+        rows = session.execute(
+            _RANKED, {**tags, "a": a, "b": b, "batch": batch, "skip": index * batch}
+        ).all()
         if not rows:
             break
-        allowed = _exclusions(session, viewer.id, event_id, [r.user_id for r in rows], pending_cap)
+        allowed = set(
+            session.scalars(
+                _ALLOWED,
+                {
+                    "event_id": event_id,
+                    "me": viewer.id,
+                    "candidates": [r.user_id for r in rows],
+                    "cap": pending_cap,
+                },
+            )
+        )
         chosen += [(r.user_id, int(r.score)) for r in rows if r.user_id in allowed]
         if len(chosen) >= limit or len(rows) < batch:
             break
@@ -205,7 +229,7 @@ def recommend(
         return []
     ids = [user_id for user_id, _ in chosen]
     people = {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))}
-    why = _why(session, event_id, ids, offers, seeks, focus)
+    why = _why(session, tags, ids)
     return [
         Recommendation(
             user_id=user_id,
