@@ -222,3 +222,22 @@ def test_erasing_an_account_withdraws_its_requests_and_meetings(anon, db):
     [incoming] = carol.get("/v1/me/meeting-requests").get_json()["items"]
     assert incoming["status"] == "cancelled" and incoming["message"] == "[erased]"
     assert meeting["id"] == meetings_of(bob)[0]["id"]
+
+
+def test_an_offline_scan_synced_later_marks_the_meeting_held_at_its_scan_time(anon, clock):
+    setup = meeting_event(anon.client)
+    event_id = setup.event_id
+    alice, bob = (attendee(anon.client, event_id) for _ in range(2))
+    accept(bob, asked(alice, event_id, bob)["id"])
+    clock.set(datetime(2026, 6, 1, 15, 0, tzinfo=UTC))  # synced hours after the meeting
+    item = {
+        "client_scan_id": str(uuid.uuid4()),
+        "kind": "contact",
+        "event_id": event_id,
+        "badge": bob.registration["badge_code"],
+        "scanned_at": "2026-06-01T12:20:00Z",  # during the slot, on a phone without Wi-Fi
+    }
+    response = alice.post("/v1/sync/scans", json={"scans": [item]})
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["results"][0]["http_status"] == 201
+    assert [m["status"] for m in meetings_of(alice)] == ["held"]
