@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import threading
 from pathlib import Path
@@ -11,9 +12,12 @@ import click
 from flask import Flask, current_app
 
 from api.demo import seeder
+from services.core import idempotency
 from services.core.migrations import is_at_head, upgrade_to_head
 from services.core.timezones import is_valid_timezone, zone
 from services.messaging import delivery
+
+log = logging.getLogger("wellspring.worker")
 
 
 def spec_json(app: Flask) -> str:
@@ -60,9 +64,20 @@ def register_commands(app: Flask) -> None:
         from api.policy import throttle_policy
 
         db = current_app.extensions["wellspring.db"]
+        the_clock = clock()
+
+        def purge_expired_answers() -> int:
+            with db.session_factory() as session:
+                purged = idempotency.purge_expired(session, the_clock.now())
+            if purged:
+                log.info("purged %d expired idempotency answers", purged)
+            return purged
+
         if not loop:
+            purged = purge_expired_answers()
+            click.echo(f"purged {purged} expired idempotency answers")
             report = delivery.deliver_due_follow_ups(
-                db.session_factory, clock(), throttle_policy(), batch=batch
+                db.session_factory, the_clock, throttle_policy(), batch=batch
             )
             click.echo(f"follow-up delivery: {report}")
             return
@@ -77,6 +92,7 @@ def register_commands(app: Flask) -> None:
             batch=batch,
             interval=interval,
             stop=stop,
+            housekeeping=purge_expired_answers,
         )
 
     @app.cli.command("seed-demo")

@@ -14,7 +14,7 @@ New columns have server defaults (empty tag lists, not discoverable, zero counte
 slots), so existing rows need no backfill.
 
 Revision ID: 0011
-Revises: 0006
+Revises: 0009
 Create Date: 2026-12-01 11:20:00
 """
 
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011"
-down_revision: str | None = "0006"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

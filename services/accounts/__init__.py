@@ -8,6 +8,6 @@ withdraws the person's meeting requests and meetings).
 """
 
 EXPORTS: dict[str, tuple[str, ...]] = {
-    "accounts": ("shared_profile",),
+    "accounts": ("shared_profile", "update_profile"),
     "hints": ("*",),
 }

@@ -140,6 +140,10 @@ MATRIX = [
     Rule("GET", "/v1/me/meetings", 200),
     Rule("DELETE", "/v1/meetings/{meeting_id}", 404),
     Rule("POST", "/v1/me/calendar-token", 200),
+    # Offline sync: a pull shows only the caller's own world; a push needs its last_pulled_at.
+    Rule("GET", "/v1/sync/pull", 200),
+    Rule("POST", "/v1/sync/push", 422, body={}),
+    Rule("GET", "/v1/events/{event_id}/scanner-kit", 403),
 ]
 
 

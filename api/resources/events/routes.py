@@ -1,5 +1,6 @@
 from uuid import UUID
 
+from flask import current_app
 from flask.views import MethodView
 
 from api.auth import current_user
@@ -30,9 +31,28 @@ blp = Blueprint(
 
 
 def registration_view(registration):
+    """A registration as the caller may see it: the badge code (and the URL its QR encodes)
+    only for the badge's owner. Staff and organizers see names and status; the scanner reads
+    the code off the badge, so nobody can connect with attendees without meeting them."""
+    if registration.user_id != current_user().id:
+        return _WithoutBadge(registration)
     return WithExtra(
         registration, badge_url=badges.badge_url(public_base_url(), registration.badge_code)
     )
+
+
+class _WithoutBadge:
+    def __init__(self, registration) -> None:
+        self._registration = registration
+
+    def __getattr__(self, name):
+        if name in ("badge_code", "badge_url"):
+            raise AttributeError(name)  # marshmallow leaves the field out
+        return getattr(self._registration, name)
+
+
+def _max_event_days() -> int:
+    return current_app.config["MAX_EVENT_DAYS"]
 
 
 @blp.route("/events")
@@ -42,7 +62,9 @@ class Events(MethodView):
     @blp.response(201, EventWithRoleSchema)
     def post(self, data):
         """Create an event; the caller becomes its organizer."""
-        event = events.create_event(db_session(), current_user(), now=now(), **data)
+        event = events.create_event(
+            db_session(), current_user(), now=now(), max_days=_max_event_days(), **data
+        )
         return WithExtra(event, my_role=events.ORGANIZER)
 
 
@@ -69,7 +91,9 @@ class EventItem(MethodView):
         meeting_setup = {k: changes.pop(k) for k in MEETING_SETUP_FIELDS if k in changes}
         if meeting_setup:  # staged; the event update commits both
             setup.stage_meeting_setup(session, actor, event_id, meeting_setup)
-        event = events.update_event(session, actor, event_id, changes, now())
+        event = events.update_event(
+            session, actor, event_id, changes, now(), max_days=_max_event_days()
+        )
         return WithExtra(event, my_role=events.ORGANIZER)
 
 
