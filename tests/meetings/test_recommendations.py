@@ -170,3 +170,29 @@ def test_undiscoverable_people_are_never_listed_even_with_matches(anon):
     other = attendee(anon.client, setup.event_id, offers=["rust"])
     set_discoverable(other, False)
     assert recommendations(me, setup.event_id) == []
+
+
+def test_the_statement_count_does_not_grow_with_the_event(anon, engine):
+    """Recommendations read the match index and a few rows, never the attendee list."""
+    from sqlalchemy import event as sa_event
+
+    setup = event_with_staff(anon.client)
+    me = attendee(anon.client, setup.event_id, seeks=["rust"], offers=["go"], focus="Infra")
+    statements_by_size = {}
+    others = 0
+    for size in (3, 30):
+        while others < size:
+            attendee(anon.client, setup.event_id, offers=["rust"], seeks=["go"], focus="infra")
+            others += 1
+        statements = []
+
+        def count(*_args, seen=statements):
+            seen.append(1)
+
+        sa_event.listen(engine, "before_cursor_execute", count)
+        try:
+            assert len(recommendations(me, setup.event_id, limit=10)) == min(size, 10)
+        finally:
+            sa_event.remove(engine, "before_cursor_execute", count)
+        statements_by_size[size] = len(statements)
+    assert statements_by_size[3] == statements_by_size[30]
