@@ -94,7 +94,7 @@ def begin_atomic_request() -> AtomicRequest:
         connection, owned = bind.connect(), True
         outer = connection.begin()
     session = factory(bind=connection, join_transaction_mode="create_savepoint")
-    for name in ("current_user", "current_access_token"):
+    for name in ("current_user",):
         if name in g:
             setattr(g, name, session.merge(g.get(name), load=False))
     g.db_session = session

@@ -3,10 +3,13 @@
 Each step delivers what is due in one outbox (follow-ups, mail, …) and answers how many items
 it handled; a step that handled a full batch is not caught up, so the loop goes round again
 without waiting. A failing step is logged and the others still run. Adding a kind of delivery
-(push notifications, say) is adding a `Step` to `delivery_steps`.
+(a purge, say) is adding a `Step` to `delivery_steps`.
 
 Run by `flask --app api deliver --loop` (`make worker` in production, beside `make serve`),
-and by `make run` beside the API on a laptop (api/devserver.py supervises it).
+and by `make run` beside the API on a laptop (api/devserver.py supervises it). The older
+`flask --app api deliver-follow-ups` runs follow-ups and pushes through `run_delivery_loop`
+(below), and `start_in_process` runs that loop on a thread of a gunicorn worker when
+IN_PROCESS_WORKER=1 (gunicorn.conf.py); `make run` no longer sets it.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from services.core import idempotency
 from services.mail.outbox import deliver_due_mail
 from services.mail.transport import transport_from_config
 from services.messaging import delivery
+from services.push.delivery import PushWorker
+from services.push.providers import PushConfig
 
 log = logging.getLogger("wellspring.worker")
 
@@ -63,6 +68,14 @@ def delivery_steps(app: Flask, *, batch: int = 500) -> list[Step]:
             log.info("follow-ups: %s", report)
         return report.processed
 
+    pusher = push_worker(app)
+
+    def push(_stop: threading.Event) -> int:
+        decided, sent = pusher.run_pass(db.session_factory, clock)
+        if decided.decided or sent.processed:
+            log.info("push: %s; %s", decided, sent)
+        return 0  # a pass takes what is due; nothing is left waiting for another
+
     def mail(stop: threading.Event) -> int:
         report = deliver_due_mail(
             db.session_factory, clock, transport, mail_from, batch=batch, stop=stop
@@ -74,6 +87,7 @@ def delivery_steps(app: Flask, *, batch: int = 500) -> list[Step]:
     return [
         Step("expired-idempotency-answers", batch, expired_answers),
         Step("follow-ups", batch, follow_ups),
+        Step("push", batch, push),
         Step("mail", batch, mail),
     ]
 
@@ -98,3 +112,59 @@ def run_loop(steps: list[Step], *, interval: float, stop: threading.Event) -> No
     while not stop.is_set():
         if not run_pass(steps, stop):
             stop.wait(interval)
+
+
+def push_worker(app: Flask) -> PushWorker:
+    """Senders for the configured providers (one log line per provider left out)."""
+    return PushWorker(PushConfig.from_mapping(app.config))
+
+
+def push_step(app: Flask, pusher: PushWorker):
+    db, clock = app.extensions["wellspring.db"], app.extensions["wellspring.clock"]
+
+    def push() -> None:
+        decided, sent = pusher.run_pass(db.session_factory, clock)
+        if decided.decided or sent.processed:
+            log.info("push pass: %s; %s", decided, sent)
+
+    return push
+
+
+def run_delivery_loop(
+    app: Flask,
+    *,
+    interval: float,
+    batch: int,
+    stop: threading.Event,
+    housekeeping: Callable[[], object] | None = None,
+) -> None:
+    """Follow-ups and pushes, pass after pass, until `stop` is set (`deliver-follow-ups`)."""
+    pusher = push_worker(app)
+    try:
+        delivery.run_worker(
+            app.extensions["wellspring.db"].session_factory,
+            app.extensions["wellspring.clock"],
+            app.extensions[THROTTLE_POLICY],
+            batch=batch,
+            interval=interval,
+            stop=stop,
+            housekeeping=housekeeping,
+            steps=(push_step(app, pusher),),
+        )
+    finally:
+        pusher.close()
+
+
+def start_in_process(app: Flask, *, interval: float = 2.0, batch: int = 500) -> threading.Event:
+    """Run the delivery loop on a daemon thread of this process; set the answer to stop it."""
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=run_delivery_loop,
+        args=(app,),
+        kwargs={"interval": interval, "batch": batch, "stop": stop},
+        name="delivery-loop",
+        daemon=True,
+    )
+    thread.start()
+    log.info("delivery loop running in this process every %g s", interval)
+    return stop

@@ -5,7 +5,7 @@ Access tokens are now signed and short-lived (they name their sign-in), so the o
 `access_tokens` table goes: a client holding one of its tokens gets 401 and signs in again.
 
 Revision ID: 0008
-Revises: 0009
+Revises: 0011
 Create Date: 2026-12-01 11:00:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0009"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

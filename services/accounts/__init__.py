@@ -8,7 +8,11 @@ about a person (`privacy`).
 May import `services.core`, `services.messaging.follow_up_states` (erasure cancels what is
 still scheduled toward the person), `services.mail.outbox` (mails in the caller's transaction;
 export and erasure of mail) and `services.events.invitations` (export and erasure of the
-invitations sent to the person's address).
+invitations sent to the person's address),
+`services.push.devices` (signing a session out deletes
+the push devices it registered; `services.push.privacy` for export and erasure) and
+`services.meetings.erasure.forget_person` (erasure withdraws the person's meeting requests and
+meetings).
 """
 
 EXPORTS: dict[str, tuple[str, ...]] = {

@@ -26,6 +26,7 @@ from services.accounts.tokens import AccessClaims, AccessTokens
 from services.core.errors import InvalidToken, NotFound, RefreshTokenReused
 from services.core.models import AuthSession, RefreshToken, User
 from services.core.secret_tokens import digest, new_secret_token
+from services.push import devices as push_devices
 
 # `last_used_at` is written at most this often per sign-in and process, not on every request.
 LAST_USED_PRECISION = timedelta(minutes=1)
@@ -165,6 +166,8 @@ def revoke(
     for sign_in in sign_ins:
         sign_in.revoked_at = now
         sign_in.revoked_reason = reason
+        # A signed-out device gets no more pushes: the devices it registered go with it.
+        push_devices.forget_session_devices(session, sign_in.id)
 
 
 def active_sign_ins(session: Session, user_id: uuid.UUID, *, lock: bool = False):

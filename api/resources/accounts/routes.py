@@ -25,6 +25,7 @@ from api.resources.accounts.schemas import (
 from api.schemas import WithExtra
 from services.accounts import accounts, email_tokens, privacy, sessions
 from services.accounts.login_limits import LoginLimiter, LoginLimitPolicy, account_key
+from services.meetings import tags
 
 blp = Blueprint("accounts", __name__, url_prefix="/v1", description="Accounts and profile")
 
@@ -243,9 +244,11 @@ class Me(MethodView):
     def patch(self, changes):
         """Change my profile; answers coaching `hints` (they never block). A new `email`
         needs `current_password` and is unverified until confirmed from the mail."""
-        result = accounts.update_profile(
-            db_session(), current_user(), changes, now(), base_url=public_base_url()
-        )
+        session, user = db_session(), current_user()
+        # Offers and seeks (and the focus) feed the meeting match index: staged first, so the
+        # profile update's commit carries both.
+        tags.stage_matching_profile(session, user, changes)
+        result = accounts.update_profile(session, user, changes, now(), base_url=public_base_url())
         return WithExtra(result.user, hints=result.hints)
 
     @blp.authenticated
