@@ -302,6 +302,7 @@ def test_the_worker_loop_runs_follow_ups_and_mail_as_steps(app, client, clock, s
         assert [step.name for step in steps] == [
             "expired-idempotency-answers",
             "follow-ups",
+            "push",
             "mail",
         ]
 
