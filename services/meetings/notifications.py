@@ -1,10 +1,10 @@
-"""Where meeting push notifications are queued: the one place, so push delivery plugs in here.
+"""Where meeting push notifications are queued: the one place meetings talk to push.
 
 `queue_notification` runs inside the transaction of the change it announces (a request made,
-accepted, a meeting cancelled), so a rolled-back change announces nothing. Its parameters are
-those of the push domain's `services.push.outbox.notify_meeting` (branch `push`, not on main
-when this was written): once that is on main, the body becomes that one call and nothing else
-changes. Until then it records nothing.
+accepted, a meeting cancelled) and writes a row in the push outbox
+(`services.push.outbox.notify_meeting`), so a rolled-back change announces nothing and the push
+worker applies its respect rules (mutes, quiet hours, the person's meeting setting) when it
+sends. A decline sends nothing: it is never announced.
 """
 
 from __future__ import annotations
@@ -14,9 +14,13 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-MEETING_REQUEST = "meeting_request"
-MEETING_ACCEPTED = "meeting_accepted"
-MEETING_CANCELLED = "meeting_cancelled"
+from services.push.outbox import (
+    MEETING_ACCEPTED,
+    MEETING_CANCELLED,
+    MEETING_REQUEST,
+    notify_meeting,
+)
+
 KINDS = (MEETING_REQUEST, MEETING_ACCEPTED, MEETING_CANCELLED)
 
 
@@ -32,6 +36,12 @@ def queue_notification(
 ) -> None:
     """Queue one push for `user_id` about `actor_id`'s action, in the caller's transaction.
     `meeting_id` is the request's id for `meeting_request`, the meeting's otherwise."""
-    if type not in KINDS:
-        raise ValueError(f"not a meeting notification: {type!r}")
-    # The push outbox is not on main yet: deliberately nothing is written (see the module doc).
+    notify_meeting(
+        session,
+        type=type,
+        user_id=user_id,
+        actor_id=actor_id,
+        meeting_id=meeting_id,
+        event_id=event_id,
+        now=now,
+    )

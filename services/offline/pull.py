@@ -91,7 +91,8 @@ def touched_rows(
         connection, viewer.events or {}, world.EVENT_LOG_TABLES, since
     ).items():
         touched.setdefault(world.EVENT_LOG_TABLES[log_table], set()).update(ids)
-    then = world.strength_day(tracking.from_ms(last_pulled_at))
+    # A last_pulled_at in the future (none this server answered) counts as now.
+    then = min(world.strength_day(tracking.from_ms(last_pulled_at)), viewer.at)
     if then != viewer.at:
         decayed = world.contacts_decayed(connection, user_id, then, viewer.at)
         touched.setdefault("contacts", set()).update(decayed)
