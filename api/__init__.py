@@ -76,6 +76,7 @@ def build_api(app: Flask) -> Api:
     from api.resources.events.routes import blp as events_blp
     from api.resources.followups.routes import blp as followups_blp
     from api.resources.health.routes import blp as health_blp
+    from api.resources.meetings.routes import blp as meetings_blp
     from api.resources.messaging.routes import blp as messaging_blp
     from api.resources.offline.routes import blp as offline_blp
     from api.resources.push.routes import blp as push_blp
@@ -111,7 +112,14 @@ def build_api(app: Flask) -> Api:
         sync_blp,
     ):
         api.register_blueprint(blueprint)
-    for blueprint in (messaging_blp, followups_blp, stats_blp, offline_blp, push_blp):
+    for blueprint in (
+        messaging_blp,
+        followups_blp,
+        stats_blp,
+        offline_blp,
+        push_blp,
+        meetings_blp,
+    ):
         api.register_blueprint(blueprint)
     return api
 

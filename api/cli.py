@@ -21,6 +21,16 @@ from services.messaging import delivery
 log = logging.getLogger("wellspring.worker")
 
 
+def purge_expired_idempotency_answers(session_factory, clock) -> int:
+    """Delete Idempotency-Key answers past their 24 hours; every worker loop runs it (the
+    follow-up worker before each pass; an in-process worker should too)."""
+    with session_factory() as session:
+        purged = idempotency.purge_expired(session, clock.now())
+    if purged:
+        log.info("purged %d expired idempotency answers", purged)
+    return purged
+
+
 def spec_json(app: Flask) -> str:
     """The OpenAPI document, rendered the one way both `make openapi` and the drift test use."""
     with app.app_context():
@@ -68,11 +78,7 @@ def register_commands(app: Flask) -> None:
         the_clock = clock()
 
         def purge_expired_answers() -> int:
-            with db.session_factory() as session:
-                purged = idempotency.purge_expired(session, the_clock.now())
-            if purged:
-                log.info("purged %d expired idempotency answers", purged)
-            return purged
+            return purge_expired_idempotency_answers(db.session_factory, the_clock)
 
         if not loop:
             purged = purge_expired_answers()

@@ -39,6 +39,7 @@ from services.core.models import (
     ScanReceipt,
     User,
 )
+from services.meetings.erasure import forget_person
 from services.messaging.follow_up_states import CANCELLED, PLAN_ACTIVE, SCHEDULED
 from services.push import privacy as push_privacy
 
@@ -222,6 +223,8 @@ def _erase(session: Session, user: User, now: datetime) -> None:
         .where(Contact.other_id == user_id, Contact.frozen_display_name.is_not(None))
         .values(frozen_display_name=DELETED_NAME, updated_at=now)
     )
+    # Meetings: requests withdrawn, booked meetings cancelled, tags and calendar link dropped.
+    forget_person(session, user_id, now)
     # 3. The user row.
     user.email = f"deleted-{user_id.hex}@deleted.invalid"
     user.display_name = DELETED_NAME

@@ -213,6 +213,7 @@ _CONTACT_COLUMNS = (
     Contact.met_at,
     Contact.note,
     Contact.muted_at,
+    Contact.frozen_display_name,
     Contact.sent_count,
     Contact.received_count,
     Contact.replies_received,
@@ -252,15 +253,18 @@ def _tags(connection: Connection, contact_ids: list[uuid.UUID]) -> dict[uuid.UUI
 
 
 def _contact_row(row, tags: list[str], at: datetime) -> dict:
+    # What they share now; if they blocked me, only their name as it was (accounts'
+    # shared_profile, read from this row's columns).
+    frozen = row.frozen_display_name is not None
     return {
         "id": str(row.id),
         "event_id": _id(row.event_id),
         "user_id": str(row.other_id),
-        "display_name": row.display_name,
-        "headline": row.headline if row.share_headline else None,
-        "company": row.company if row.share_company else None,
-        "title": row.title if row.share_title else None,
-        "email": row.email if row.share_email else None,
+        "display_name": row.frozen_display_name if frozen else row.display_name,
+        "headline": row.headline if row.share_headline and not frozen else None,
+        "company": row.company if row.share_company and not frozen else None,
+        "title": row.title if row.share_title and not frozen else None,
+        "email": row.email if row.share_email and not frozen else None,
         "met_in_person": bool(row.met_in_person),
         "met_at": to_ms(row.met_at),
         "note": row.note,

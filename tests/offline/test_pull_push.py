@@ -336,3 +336,18 @@ def test_push_refuses_a_column_the_table_does_not_have(meetup):
         push(ada, {"contacts": {"updated": [row]}}, mirror.last_pulled_at), 422, "sync_not_allowed"
     )
     assert (body["table"], body["column"]) == ("contacts", "favourite")
+
+
+def test_a_blocked_side_sees_only_the_name_as_it_was(meetup):
+    setup, ada, bo, _ada_reg, bo_reg = meetup
+    contact = scan_contact(ada, setup.event_id, bo_reg["badge_code"])
+    bo_side = pull(bo)["changes"]["contacts"]["created"][0]
+    mirror = Mirror()
+    sync(ada, mirror)
+    assert mirror.tables["contacts"][contact["id"]]["headline"] == "Builds boats"
+    assert bo.post(f"/v1/contacts/{bo_side['id']}/block").status_code == 204
+    assert bo.patch("/v1/me", json={"display_name": "Bo Renamed"}).status_code == 200
+    sync(ada, mirror)
+    row = mirror.tables["contacts"][contact["id"]]
+    assert (row["display_name"], row["headline"], row["blocked"]) == ("Bo", None, True)
+    assert_converged(ada, mirror)
