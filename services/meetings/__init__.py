@@ -7,9 +7,10 @@ requests with their throttle, booked meetings, the personal calendar feed, and t
 figures of the organizer stats.
 
 May import: services.core, and from other domains only what they export:
-services.events (get_event, live_registration, require_organizer, CANCELLED/REGISTERED) and
-services.accounts.hints (message_hints, Hint). It reads the contacts and connections tables (the
-exclusions of recommendations and requests: contacts, blocks, mutes) but never writes them.
+services.events (get_event, live_registration, require_organizer, CANCELLED/REGISTERED),
+services.accounts.hints (message_hints, Hint) and services.push.outbox (notify_meeting). It
+reads the contacts and connections tables (the exclusions of recommendations and requests:
+contacts, blocks, mutes) but never writes them.
 
 Exports (the functions other domains and the API call):
 - tags: normalize_tags, stage_matching_profile (a PATCH of /v1/me), set_discoverable

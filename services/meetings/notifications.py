@@ -1,10 +1,9 @@
 """Where meeting push notifications are queued: the one place, so push delivery plugs in here.
 
 `queue_notification` runs inside the transaction of the change it announces (a request made,
-accepted, a meeting cancelled), so a rolled-back change announces nothing. Its parameters are
-those of the push domain's `services.push.outbox.notify_meeting` (branch `push`, not on main
-when this was written): once that is on main, the body becomes that one call and nothing else
-changes. Until then it records nothing.
+accepted, a meeting cancelled), so a rolled-back change announces nothing: it writes the push
+domain's notification outbox (`services.push.outbox.notify_meeting`), whose worker applies the
+recipient's settings, mutes, quiet hours and limits before anything reaches a phone.
 """
 
 from __future__ import annotations
@@ -13,6 +12,8 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy.orm import Session
+
+from services.push import outbox
 
 MEETING_REQUEST = "meeting_request"
 MEETING_ACCEPTED = "meeting_accepted"
@@ -34,4 +35,12 @@ def queue_notification(
     `meeting_id` is the request's id for `meeting_request`, the meeting's otherwise."""
     if type not in KINDS:
         raise ValueError(f"not a meeting notification: {type!r}")
-    # The push outbox is not on main yet: deliberately nothing is written (see the module doc).
+    outbox.notify_meeting(
+        session,
+        type=type,
+        user_id=user_id,
+        actor_id=actor_id,
+        meeting_id=meeting_id,
+        event_id=event_id,
+        now=now,
+    )
