@@ -22,7 +22,7 @@ Exports (the functions other domains and the API call):
   stats)
 - calendar: rotate_feed_token, calendar_for_token
 - erasure: forget_person (called by services.accounts.privacy.erase_user)
-- notifications: queue_notification, the one place meeting push notifications are queued
+- notifications: queue_notification, the one place meeting pushes are queued (push outbox)
 
 Lock order inside this package (after the networking order when called from a badge scan:
 connection → contacts → meetings): a meeting request → the event (FOR SHARE) → the two

@@ -1,9 +1,10 @@
-"""Where meeting push notifications are queued: the one place, so push delivery plugs in here.
+"""Where meeting push notifications are queued: the one place meetings talk to push.
 
 `queue_notification` runs inside the transaction of the change it announces (a request made,
-accepted, a meeting cancelled), so a rolled-back change announces nothing: it writes the push
-domain's notification outbox (`services.push.outbox.notify_meeting`), whose worker applies the
-recipient's settings, mutes, quiet hours and limits before anything reaches a phone.
+accepted, a meeting cancelled) and writes a row in the push outbox
+(`services.push.outbox.notify_meeting`), so a rolled-back change announces nothing and the push
+worker applies its respect rules (mutes, quiet hours, the person's meeting setting) when it
+sends. A decline sends nothing: it is never announced.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from services.push import outbox
+from services.push.outbox import (
+    MEETING_ACCEPTED,
+    MEETING_CANCELLED,
+    MEETING_REQUEST,
+    notify_meeting,
+)
 
-MEETING_REQUEST = "meeting_request"
-MEETING_ACCEPTED = "meeting_accepted"
-MEETING_CANCELLED = "meeting_cancelled"
 KINDS = (MEETING_REQUEST, MEETING_ACCEPTED, MEETING_CANCELLED)
 
 
@@ -33,9 +36,7 @@ def queue_notification(
 ) -> None:
     """Queue one push for `user_id` about `actor_id`'s action, in the caller's transaction.
     `meeting_id` is the request's id for `meeting_request`, the meeting's otherwise."""
-    if type not in KINDS:
-        raise ValueError(f"not a meeting notification: {type!r}")
-    outbox.notify_meeting(
+    notify_meeting(
         session,
         type=type,
         user_id=user_id,

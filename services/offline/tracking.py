@@ -4,20 +4,22 @@ The database writes the log (see migration 0009): every INSERT, UPDATE or DELETE
 table adds rows (scope, tbl, row_id, pos) in the same transaction. `pos` is the writing
 transaction's id on PostgreSQL and the log's commit-ordered counter on SQLite.
 
-A pull reads everything from one snapshot and computes `pos` for its successor:
-- PostgreSQL: a REPEATABLE READ transaction; the watermark is the snapshot's xmin. Every
-  transaction with a smaller id had ended when the snapshot was taken, so whatever this
-  pull could not see (a transaction still in flight, however early it wrote) has pos ≥ xmin.
+A pull reads everything from one snapshot and stores, for its successor, where "after this
+pull" starts (`Since`):
+- PostgreSQL: a REPEATABLE READ transaction; stored are the snapshot's xmin and the snapshot
+  itself. Every transaction with a smaller id had ended when the snapshot was taken, so a
+  change this pull could not see (a transaction still in flight, however early it wrote) has
+  pos ≥ xmin and is not visible in the snapshot: exactly what the next pull asks for. Keeping
+  the snapshot, not just xmin, means a long transaction anywhere on the server (it holds xmin
+  back) does not make every pull send again what the previous one sent.
 - SQLite: a deferred read transaction (WAL); writers are serialized, so the committed counter
   at the snapshot is the exact boundary: unseen changes have pos > counter.
 
 The `timestamp` answered is the clock just after the snapshot was taken (rounded up to the
-millisecond), stored with the watermark in `sync_watermarks`; two pulls answering the same
-millisecond keep the lower watermark. A later pull looks the watermark up by that exact
+millisecond); one watermark row per answered millisecond (a pull that finds its millisecond
+taken answers the next free one). A later pull looks its watermark up by that exact
 timestamp; a timestamp the server never answered falls back to the newest watermark at or
-before it (its snapshot was taken earlier, so it is lower: changes may be sent twice, never
-missed). Changes visible to a pull but with pos ≥ its watermark (they committed while an older
-transaction was still open) come again in the next pull: sending a row twice is harmless.
+before it, position only (its snapshot was older: changes may be sent twice, none is missed).
 """
 
 from __future__ import annotations

@@ -35,6 +35,7 @@ from services.core.models import (
 from services.core.models import (
     Connection as ConnectionRow,
 )
+from services.core.sqlfunctions import uuid_key
 from services.networking import contacts as networking
 from services.offline.tracking import chunks, to_ms
 
@@ -319,14 +320,22 @@ def contacts_decayed(
 # messages -----------------------------------------------------------------------------------
 
 
+def _hyphenated(key: str) -> str:
+    """A `uuid_key` (32 hex digits on SQLite, hyphenated on PostgreSQL) as the canonical form,
+    without making a UUID object per row."""
+    if len(key) == 32:
+        return f"{key[:8]}-{key[8:12]}-{key[12:16]}-{key[16:20]}-{key[20:]}"
+    return key
+
+
 def message_rows(connection: Connection, viewer: Viewer, ids=None) -> Iterator[dict]:
     """Both directions of every conversation with a contact I keep and who was not erased."""
     other = User.__table__.alias("other")
     query = (
         select(
-            Message.id,
-            Contact.id.label("contact_id"),
-            Message.sender_id,
+            uuid_key(Message.id).label("id"),
+            uuid_key(Contact.id).label("contact_id"),
+            (Message.sender_id == viewer.user_id).label("outgoing"),
             Message.kind,
             Message.body,
             Message.sent_at,
@@ -341,15 +350,14 @@ def message_rows(connection: Connection, viewer: Viewer, ids=None) -> Iterator[d
             other.c.deleted_at.is_(None),
         )
     )
-    user_id = viewer.user_id
     for batch in [None] if ids is None else chunks(ids):
         scoped = query if batch is None else query.where(Message.id.in_(batch))
         result = connection.execute(scoped.execution_options(yield_per=STREAM_ROWS))
         for row in result:
             yield {
-                "id": str(row.id),
-                "contact_id": str(row.contact_id),
-                "direction": "outgoing" if row.sender_id == user_id else "incoming",
+                "id": _hyphenated(row.id),
+                "contact_id": _hyphenated(row.contact_id),
+                "direction": "outgoing" if row.outgoing else "incoming",
                 "kind": row.kind,
                 "body": row.body,
                 "sent_at": to_ms(row.sent_at),

@@ -241,3 +241,28 @@ def test_an_offline_scan_synced_later_marks_the_meeting_held_at_its_scan_time(an
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["results"][0]["http_status"] == 201
     assert [m["status"] for m in meetings_of(alice)] == ["held"]
+
+
+def test_requests_acceptances_and_cancellations_queue_pushes_declines_do_not(anon, db):
+    from services.core.models import Notification
+
+    setup = meeting_event(anon.client)
+    alice, bob, carol = (attendee(anon.client, setup.event_id) for _ in range(3))
+
+    def queued(person) -> list[tuple[str, str]]:
+        rows = db.execute(
+            select(Notification.type, Notification.meeting_id)
+            .where(Notification.user_id == uuid.UUID(person.id), Notification.type.like("meeting%"))
+            .order_by(Notification.created_at, Notification.type)
+        ).all()
+        return [(kind, str(meeting_id)) for kind, meeting_id in rows]
+
+    request = asked(alice, setup.event_id, bob)
+    assert queued(bob) == [("meeting_request", request["id"])]
+    meeting = accept(bob, request["id"]).get_json()
+    assert queued(alice) == [("meeting_accepted", meeting["id"])]
+    assert alice.delete(f"/v1/meetings/{meeting['id']}").status_code == 204
+    assert ("meeting_cancelled", meeting["id"]) in queued(bob)
+    declined = asked(carol, setup.event_id, alice)
+    assert alice.post(f"/v1/meeting-requests/{declined['id']}/decline").status_code == 204
+    assert [kind for kind, _ in queued(carol)] == []

@@ -164,7 +164,8 @@ def test_parallel_writers_and_pullers_converge(engine, is_postgres, seed):
     for thread in pullers:
         thread.join(timeout=60)
     assert not errors, errors[0]
-    assert counter.pulls > WRITERS * WRITES_PER_WRITER / 2  # pulls really ran among the writes
+    # Pulls really ran among the writes (on PostgreSQL writers waited for them, so many more).
+    assert counter.pulls > (WRITERS * WRITES_PER_WRITER / 2 if is_postgres else 20)
 
     for user_id, mirror in mirrors:
         mirror.apply(
