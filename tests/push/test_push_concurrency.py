@@ -63,6 +63,7 @@ def test_two_workers_push_each_notification_exactly_once(
 ):
     seeded = seed_pushes(engine, T0, count=600, provider="fcm", salt="two")
     cleanup.extend(seeded.user_ids)
+    seeded_tokens = set(seeded.tokens)
     clock = SettableClock(T0)
     workers = [PushWorker(PushConfig.from_mapping(providers["env"]), batch=100) for _ in range(2)]
     factories = [make_session_factory(e) for e in (engine, second_engine)]
@@ -71,9 +72,9 @@ def test_two_workers_push_each_notification_exactly_once(
     finally:
         for worker in workers:
             worker.close()
-    assert sum(decided.sent for decided, _ in reports) == 600
-    assert sum(sent.sent for _, sent in reports) == 600
-    tokens = Counter(r["token"] for r in providers["fcm"].received)
+    # Other committing tests may have left notifications behind: count only this test's.
+    assert sum(decided.sent for decided, _ in reports) >= 600
+    tokens = Counter(r["token"] for r in providers["fcm"].received if r["token"] in seeded_tokens)
     assert set(tokens) == set(seeded.tokens) and set(tokens.values()) == {1}
     assert _delivery_statuses(engine, seeded.user_ids) == {"sent": 600}
 
@@ -163,13 +164,13 @@ def test_a_worker_killed_with_a_batch_in_flight_loses_nothing(
     rescuer = PushWorker(PushConfig.from_mapping(providers["env"]), batch=200)
     factory = make_session_factory(engine)
     try:
-        _, now = rescuer.run_pass(factory, clock)
-        assert now.sent == 400  # the unleased ones, at once
+        rescuer.run_pass(factory, clock)
+        assert _delivery_statuses(engine, seeded.user_ids) == {"sent": 400, "queued": 200}
         clock.advance(LEASE + timedelta(seconds=1))
-        _, later = rescuer.run_pass(factory, clock)
-        assert later.sent == 200  # the dead worker's batch, once its lease ran out
+        rescuer.run_pass(factory, clock)  # the dead worker's batch, once its lease ran out
     finally:
         rescuer.close()
-    tokens = Counter(r["token"] for r in providers["fcm"].received)
+    mine = set(seeded.tokens)
+    tokens = Counter(r["token"] for r in providers["fcm"].received if r["token"] in mine)
     assert set(tokens) == set(seeded.tokens) and set(tokens.values()) == {1}
     assert _delivery_statuses(engine, seeded.user_ids) == {"sent": 600}
