@@ -5,8 +5,9 @@
 Staff join by invitation (`invitations`): invite by email, accept/decline, roles, removal,
 the last organizer.
 
-May import `services.core`, and `services.mail.outbox` (the invitation mail, written in the
-inviting transaction).
+May import `services.core`, `services.mail.outbox` (the invitation mail, written in the
+inviting transaction) and `services.push.outbox` (the push to an invitee whose verified email
+was invited).
 """
 
 EXPORTS: dict[str, tuple[str, ...]] = {

@@ -33,6 +33,7 @@ from services.events.events import (
     require_staff,
 )
 from services.mail.outbox import TOKEN_PLACEHOLDER, enqueue
+from services.push.outbox import notify_staff_invitation
 
 PENDING, ACCEPTED, DECLINED, REVOKED = "pending", "accepted", "declined", "revoked"
 INVITATION_TTL = timedelta(days=14)
@@ -105,6 +106,22 @@ def invite(
         now=now,
         secret=token,
     )
+    # An account that has proven this address also hears of it on its phone; an unverified
+    # one does not (the address may not be theirs). Queued in this transaction, like the mail.
+    invitee_id = session.scalar(
+        select(User.id).where(
+            User.email == email, User.email_verified_at.is_not(None), User.deleted_at.is_(None)
+        )
+    )
+    if invitee_id is not None:
+        notify_staff_invitation(
+            session,
+            invitee_id=invitee_id,
+            inviter_id=actor.id,
+            event_id=event.id,
+            event_name=event.name,
+            now=now,
+        )
     session.commit()
     return invitation
 

@@ -130,3 +130,19 @@ def test_export_lists_invitations_to_me_and_erase_removes_them(anon):
     ]
     assert person.delete("/v1/me").status_code == 204
     assert organizer.get(f"/v1/events/{event['id']}/staff").get_json()["invitations"] == []
+
+
+def test_a_verified_invitee_is_notified_and_an_unverified_one_is_not(anon):
+    organizer = new_user(anon.client)
+    event = new_event(organizer, name="Pushed")
+    verified, unverified = new_user(anon.client), new_user(anon.client)
+    verify(verified)
+    for person in (verified, unverified):
+        assert invite(organizer, event["id"], person.email).status_code == 201
+
+    feed = verified.get("/v1/me/notifications").get_json()["items"]
+    assert [(n["type"], n["data"].get("event_id")) for n in feed] == [
+        ("staff_invitation", event["id"])
+    ]
+    assert feed[0]["data"]["deep_link"] == f"wellspring://events/{event['id']}"
+    assert unverified.get("/v1/me/notifications").get_json()["items"] == []
