@@ -19,10 +19,10 @@ from api.extensions import Api, limiter
 from api.logs import configure_default_logging
 from api.policy import EXTENSION as THROTTLE_POLICY
 from api.policy import build_throttle_policy
-from services import accounts
-from services.clock import SystemClock
-from services.db import make_engine
-from services.errors import InvalidInput
+from services.accounts import accounts
+from services.core.clock import SystemClock
+from services.core.db import make_engine
+from services.core.errors import InvalidInput
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 

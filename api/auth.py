@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import g, request
 
 from api.db import SAFE_METHODS, database, db_session
-from services import accounts
-from services.errors import InvalidToken
-from services.models import AccessToken, User
+from services.accounts import accounts
+from services.core.errors import InvalidToken
+from services.core.models import AccessToken, User
 
 
 def load_user_from_token() -> User:

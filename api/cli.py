@@ -10,9 +10,10 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 
-from services import delivery, demo
-from services.migrations import is_at_head, upgrade_to_head
-from services.timezones import is_valid_timezone, zone
+from api.demo import seeder
+from services.core.migrations import is_at_head, upgrade_to_head
+from services.core.timezones import is_valid_timezone, zone
+from services.messaging import delivery
 
 
 def spec_json(app: Flask) -> str:
@@ -93,15 +94,15 @@ def register_commands(app: Flask) -> None:
             migrated = is_at_head(session.connection())
         if not migrated:
             upgrade_to_head(db.engine)
-        timezone_name = timezone_name or demo.machine_timezone()
+        timezone_name = timezone_name or seeder.machine_timezone()
         if not is_valid_timezone(timezone_name):
             raise click.BadParameter(f"not an IANA time zone: {timezone_name}")
         now = current_app.extensions["wellspring.clock"].now()
-        starts_at, ends_at = demo.todays_demo_window(now, zone(timezone_name))
+        starts_at, ends_at = seeder.todays_demo_window(now, zone(timezone_name))
         with db.session_factory() as session:
-            seeded = demo.seed_event(
+            seeded = seeder.seed_event(
                 session,
-                size=demo.DEMO_SIZE,
+                size=seeder.DEMO_SIZE,
                 name="Wellspring Demo Day",
                 timezone=timezone_name,
                 starts_at=starts_at,
@@ -112,7 +113,7 @@ def register_commands(app: Flask) -> None:
         click.echo(demo_instructions(seeded, current_app.config["PUBLIC_BASE_URL"]))
 
 
-def demo_instructions(seeded: demo.SeededEvent, base_url: str) -> str:
+def demo_instructions(seeded: seeder.SeededEvent, base_url: str) -> str:
     local = zone(seeded.timezone)
     window = (
         f"{seeded.starts_at.astimezone(local):%Y-%m-%d %H:%M}-"

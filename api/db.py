@@ -9,8 +9,8 @@ from flask import current_app, g, request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.clock import Clock
-from services.db import READ_ONLY, make_session_factory
+from services.core.clock import Clock
+from services.core.db import READ_ONLY, make_session_factory
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

@@ -11,7 +11,7 @@ from flask_limiter.errors import RateLimitExceeded
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from api.extensions import PROBLEM_JSON, request_id
-from services import errors as domain
+from services.core import errors as domain
 
 log = logging.getLogger("wellspring.errors")
 

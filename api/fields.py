@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from marshmallow import ValidationError, fields
 
-from services.timezones import is_valid_timezone
+from services.core.timezones import is_valid_timezone
 
 
 class Instant(fields.DateTime):

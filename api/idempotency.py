@@ -9,8 +9,8 @@ from flask import Response, request
 
 from api.auth import current_user
 from api.db import db_session, now
-from services import idempotency
-from services.errors import InvalidInput
+from services.core import idempotency
+from services.core.errors import InvalidInput
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"

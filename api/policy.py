@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import current_app
 
-from services.throttle import SETTINGS, ThrottlePolicy
+from services.messaging.throttle import SETTINGS, ThrottlePolicy
 
 EXTENSION = "wellspring.throttle_policy"
 

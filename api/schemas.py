@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from services.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from services.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 
 class ProblemSchema(Schema):

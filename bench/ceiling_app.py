@@ -2,7 +2,7 @@
 
 - `bare_app()`: Flask parses the JSON body and answers JSON; no database.
 - `insert_app()`: the same, plus one SQLAlchemy INSERT (one row, committed) into a bench table on
-  the same database, through the project's own engine settings (services.db: SQLite WAL and
+  the same database, through the project's own engine settings (services.core.db: SQLite WAL and
   BEGIN IMMEDIATE, the PostgreSQL pool).
 
 A check-in can't be cheaper than the second; the ratio to it is the cost of the domain logic.
@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from flask import Flask, request
 from sqlalchemy import Column, DateTime, MetaData, String, Table, Uuid, insert
 
-from services.db import make_engine, make_session_factory
+from services.core.db import make_engine, make_session_factory
 
 metadata = MetaData()
 ceiling_rows = Table(

@@ -61,9 +61,9 @@ from harness import (
 )
 from sqlalchemy import select, text
 
-from services import contacts
-from services.checkins import BadgeScan
-from services.models import User
+from services.checkin.checkins import BadgeScan
+from services.core.models import User
+from services.networking import contacts
 
 WRK_SCRIPT = REPO / "bench" / "wrk_post.lua"
 APP = "api:create_app()"

@@ -18,8 +18,8 @@ import sqlalchemy
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
-from services.db import make_engine
-from services.migrations import upgrade_to_head
+from services.core.db import make_engine
+from services.core.migrations import upgrade_to_head
 
 
 @contextmanager

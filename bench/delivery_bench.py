@@ -17,12 +17,12 @@ import time
 
 from common import QueryCounter, describe_machine, throwaway_database
 
-from services.clock import SettableClock
-from services.db import make_engine, make_session_factory
-from services.delivery import deliver_due_follow_ups
-from services.throttle import ThrottlePolicy
+from services.core.clock import SettableClock
+from services.core.db import make_engine, make_session_factory
+from services.messaging.delivery import deliver_due_follow_ups
+from services.messaging.throttle import ThrottlePolicy
 from tests.conftest import T0
-from tests.messaging_seed import delete_users, seed_pairs
+from tests.support.messaging_seed import delete_users, seed_pairs
 
 FOLLOW_UPS = 1000
 

@@ -2,7 +2,8 @@
 
 Seeding goes through the real app for the people and the event (organizer, staff, the staff
 assignment), and in bulk for the attendees: 20,000 users, registrations and hashed badge codes
-(services.badges' own code and hash helpers), as registering them one by one would take minutes.
+(services.events.badges' own code and hash helpers), as registering them one by one would take
+minutes.
 """
 
 from __future__ import annotations
@@ -32,10 +33,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from api import create_app  # noqa: E402
-from services import badges  # noqa: E402
-from services.db import make_engine  # noqa: E402
-from services.migrations import upgrade_to_head  # noqa: E402
-from services.models import BadgeCode, Registration, User  # noqa: E402
+from services.core.db import make_engine  # noqa: E402
+from services.core.migrations import upgrade_to_head  # noqa: E402
+from services.core.models import BadgeCode, Registration, User  # noqa: E402
+from services.events import badges  # noqa: E402
 
 RESULTS_DIR = REPO / "bench" / "results"
 DEFAULT_POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/stats_bench.py [--sqlite URL] [--postgres URL] [--only sqlite|postgres]
 
-For each database it builds one event with bulk inserts (services/demo.py): 50,000
+For each database it builds one event with bulk inserts (api/demo/seeder.py): 50,000
 registrations, 45,000 door check-ins, 5,000 exits, 150,000 session scans, 100,000 contact
 exchanges with messages after a third of them. Then it calls the three endpoints through the
 real app (Flask test client, organizer token) once to warm up and REPEAT times more, and prints
@@ -32,13 +32,13 @@ from common import cpu_model, migrated_database, throwaway_database
 from sqlalchemy import event, func, select, text
 
 from api import create_app
-from services import demo
-from services.clock import SettableClock
-from services.models import CheckIn, Connection, Event, Message, Registration, User
+from api.demo import seeder
+from services.core.clock import SettableClock
+from services.core.models import CheckIn, Connection, Event, Message, Registration, User
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 REPEAT = 5
-BENCH_SIZE = demo.DemoSize(
+BENCH_SIZE = seeder.DemoSize(
     registrations=50_000,
     door_check_ins=45_000,
     exits=5_000,
@@ -113,7 +113,7 @@ def measure(engine, label: str, repeat: int, reuse: bool) -> dict:
     with database.session_factory() as session:
         earlier = seeded_before(session) if reuse else None
         if earlier is None:
-            seeded = demo.seed_event(
+            seeded = seeder.seed_event(
                 session,
                 size=BENCH_SIZE,
                 name=EVENT_NAME,

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from common import database_version, describe_machine, throwaway_database
 
 from api import create_app
-from services.clock import SettableClock
+from services.core.clock import SettableClock
 
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 

@@ -22,15 +22,15 @@ from common import QueryCounter, describe_machine, summary, throwaway_database
 from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
-from services.accounts import _issue_token
-from services.clock import SettableClock
-from services.db import make_session_factory
-from services.messaging import check_pair, lock_pair
-from services.models import Contact, Message, User
-from services.throttle import ThrottlePolicy
+from services.accounts.accounts import _issue_token
+from services.core.clock import SettableClock
+from services.core.db import make_session_factory
+from services.core.models import Contact, Message, User
+from services.messaging.messaging import check_pair, lock_pair
+from services.messaging.throttle import ThrottlePolicy
 from tests.conftest import T0
-from tests.live import committing_app
-from tests.messaging_seed import seed_pairs
+from tests.support.live import committing_app
+from tests.support.messaging_seed import seed_pairs
 
 HISTORY = 50_000
 RUNS = 300

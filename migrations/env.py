@@ -1,4 +1,4 @@
-"""Alembic environment: the URL comes from the caller (services.migrations) or DATABASE_URL."""
+"""Alembic environment: the URL comes from the caller (services.core.migrations) or DATABASE_URL."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import os
 
 from alembic import context
 
-from services.db import make_engine
-from services.models import Base
+from services.core.db import make_engine
+from services.core.models import Base
 
 config = context.config
 target_metadata = Base.metadata

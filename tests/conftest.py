@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from api import create_app
 from api.db import Database
 from api.extensions import limiter
-from services.clock import SettableClock
-from services.db import make_engine
-from services.migrations import upgrade_to_head
+from services.core.clock import SettableClock
+from services.core.db import make_engine
+from services.core.migrations import upgrade_to_head
 from tests.support import ApiCaller
 
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)

@@ -13,7 +13,7 @@ from api.resources.accounts.schemas import (
     RegisterSchema,
 )
 from api.schemas import WithExtra
-from services import accounts, privacy
+from services.accounts import accounts, privacy
 
 blp = Blueprint("accounts", __name__, url_prefix="/v1", description="Accounts and profile")
 

@@ -1,7 +1,7 @@
 from marshmallow import Schema, fields, validate
 
 from api.fields import ClockTime, Instant, TimeZoneName
-from services.accounts import MIN_PASSWORD_LENGTH
+from services.accounts.accounts import MIN_PASSWORD_LENGTH
 
 
 class QuietHoursSchema(Schema):

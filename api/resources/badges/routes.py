@@ -8,7 +8,7 @@ from api.db import db_session, now, public_base_url
 from api.extensions import Blueprint
 from api.resources.events.routes import registration_view
 from api.resources.events.schemas import RegistrationSchema
-from services import badges, events
+from services.events import badges, events
 
 blp = Blueprint(
     "badges",

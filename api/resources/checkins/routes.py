@@ -11,7 +11,7 @@ from api.resources.checkins.schemas import (
     CheckInScanSchema,
     ScanLogArgsSchema,
 )
-from services import checkins
+from services.checkin import checkins
 
 blp = Blueprint("checkins", __name__, url_prefix="/v1", description="Door and session check-in")
 

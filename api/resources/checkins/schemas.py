@@ -2,7 +2,7 @@ from marshmallow import Schema, fields, validate
 
 from api.fields import Instant
 from api.schemas import PageArgsSchema, page_of
-from services.checkins import ENTRY, EXIT
+from services.checkin.checkins import ENTRY, EXIT
 
 
 class CheckInScanSchema(Schema):

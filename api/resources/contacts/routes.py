@@ -14,8 +14,8 @@ from api.resources.contacts.schemas import (
     ContactScanSchema,
     ContactSchema,
 )
-from services import contacts
-from services.checkins import BadgeScan
+from services.checkin.checkins import BadgeScan
+from services.networking import contacts
 
 blp = Blueprint(
     "contacts",

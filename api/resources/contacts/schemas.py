@@ -2,7 +2,7 @@ from marshmallow import Schema, fields, validate
 
 from api.fields import Instant
 from api.schemas import PageArgsSchema, page_of
-from services.contacts import MAX_TAGS, SORTS
+from services.networking.contacts import MAX_TAGS, SORTS
 
 NOTE_MAX = 5000
 

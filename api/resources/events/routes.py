@@ -18,7 +18,7 @@ from api.resources.events.schemas import (
     StaffSchema,
 )
 from api.schemas import PageArgsSchema, WithExtra
-from services import badges, events
+from services.events import badges, events
 
 blp = Blueprint(
     "events", __name__, url_prefix="/v1", description="Events, staff, sessions and registration"

@@ -2,7 +2,7 @@ from marshmallow import Schema, fields, validate
 
 from api.fields import Instant, TimeZoneName
 from api.schemas import PageArgsSchema, page_of
-from services.events import ROLES
+from services.events.events import ROLES
 
 
 class EventSchema(Schema):

@@ -15,7 +15,7 @@ from api.resources.followups.schemas import (
     PlanCreateSchema,
     PlanSchema,
 )
-from services import followups
+from services.messaging import followups
 
 blp = Blueprint(
     "followups",

@@ -3,8 +3,8 @@ from marshmallow import Schema, fields, validate
 from api.fields import Instant
 from api.resources.messaging.schemas import MessageSendSchema
 from api.schemas import PageArgsSchema, page_of
-from services.followups import CADENCES, STATUSES
-from services.messaging import KINDS, MAX_BODY_LENGTH
+from services.messaging.followups import CADENCES, STATUSES
+from services.messaging.messaging import KINDS, MAX_BODY_LENGTH
 
 
 class FollowUpCreateSchema(MessageSendSchema):

@@ -4,8 +4,8 @@ from sqlalchemy import text
 from api.db import db_session
 from api.extensions import Blueprint
 from api.schemas import StatusSchema
-from services.errors import Unavailable
-from services.migrations import is_at_head
+from services.core.errors import Unavailable
+from services.core.migrations import is_at_head
 
 blp = Blueprint("health", __name__, url_prefix="/v1", description="Liveness and readiness")
 

@@ -17,7 +17,7 @@ from api.resources.messaging.schemas import (
     SentMessageSchema,
 )
 from api.schemas import PageArgsSchema, WithExtra
-from services import messaging
+from services.messaging import messaging
 
 blp = Blueprint(
     "messaging",

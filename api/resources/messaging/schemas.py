@@ -3,7 +3,7 @@ from marshmallow import Schema, fields, validate
 from api.fields import Instant
 from api.resources.accounts.schemas import HintSchema
 from api.schemas import PageArgsSchema, page_of
-from services.messaging import KINDS, MAX_BODY_LENGTH
+from services.messaging.messaging import KINDS, MAX_BODY_LENGTH
 
 KIND_DESCRIPTION = "thank_you, offer, ask, check_in or other (default)"
 

@@ -7,7 +7,8 @@ from api.auth import current_user
 from api.db import db_session, now
 from api.extensions import Blueprint
 from api.resources.stats.schemas import EventStatsSchema, StatsArgsSchema
-from services import check_in_export, stats
+from services.checkin import check_in_export
+from services.stats import stats
 
 blp = Blueprint(
     "stats",

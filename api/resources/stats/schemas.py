@@ -1,7 +1,7 @@
 from marshmallow import Schema, fields, validate
 
 from api.fields import Instant
-from services.stats import DEFAULT_BUCKET_MINUTES, MAX_BUCKET_MINUTES, MIN_BUCKET_MINUTES
+from services.stats.stats import DEFAULT_BUCKET_MINUTES, MAX_BUCKET_MINUTES, MIN_BUCKET_MINUTES
 
 
 class StatsArgsSchema(Schema):

@@ -5,9 +5,9 @@ from api.db import db_session, now
 from api.errors import status_for
 from api.extensions import Blueprint
 from api.resources.sync.schemas import SyncBatchSchema, SyncResponseSchema
-from services import sync
-from services.checkins import BadgeScan
-from services.errors import InvalidInput
+from services.checkin import sync
+from services.checkin.checkins import BadgeScan
+from services.core.errors import InvalidInput
 
 blp = Blueprint("sync", __name__, url_prefix="/v1", description="Offline scan sync")
 

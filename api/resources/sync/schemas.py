@@ -2,8 +2,8 @@ from marshmallow import Schema, fields, validate
 
 from api.fields import Instant
 from api.resources.checkins.schemas import AttendeeNameSchema
-from services.checkins import ENTRY, EXIT
-from services.sync import CHECK_IN, CONTACT, MAX_BATCH
+from services.checkin.checkins import ENTRY, EXIT
+from services.checkin.sync import CHECK_IN, CONTACT, MAX_BATCH
 
 
 class QueuedScanSchema(Schema):

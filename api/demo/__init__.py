@@ -1,0 +1,1 @@
+"""Tooling, not product rules: the demo seeder behind `make seed-demo`."""

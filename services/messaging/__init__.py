@@ -1,0 +1,11 @@
+"""Talking after the event: messages and the inbox (`messaging`), the anti-pestering policy as
+pure functions (`throttle`), scheduled follow-ups and cadence plans (`followups`), their states
+(`follow_up_states`) and the delivery worker (`delivery`).
+
+May import `services.core`, `services.networking.contacts` (whose side a message belongs to)
+and `services.accounts.hints`.
+"""
+
+EXPORTS: dict[str, tuple[str, ...]] = {
+    "follow_up_states": ("CANCELLED", "PLAN_ACTIVE", "SCHEDULED", "cancel_all_toward"),
+}

@@ -1,0 +1,11 @@
+"""Contact exchange by badge scan and each person's side of a connection: notes, tags, ETags,
+search, vCards, relationship strength, mute/not-interested/block (`contacts`).
+
+May import `services.core`, `services.events` (badges, registrations), `services.accounts`
+(what a profile shares), `services.checkin.checkins` (the scan receipt both scan kinds share)
+and `services.messaging.follow_up_states` (blocking cancels scheduled follow-ups).
+"""
+
+EXPORTS: dict[str, tuple[str, ...]] = {
+    "contacts": ("*",),
+}

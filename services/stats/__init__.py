@@ -1,0 +1,8 @@
+"""What organizers see: attendance, arrivals, sessions and networking figures (`stats`), arrival
+buckets on the event's local clock (`arrival_buckets`), and the arrivals chart (`charts`, which
+takes plain data and imports nothing from `stats`).
+
+May import `services.core` and `services.events`.
+"""
+
+EXPORTS: dict[str, tuple[str, ...]] = {}
