@@ -54,6 +54,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["wellspring.api"] = api
     register_error_handlers(app)
     limiter.init_app(app)
+    if app.config.get("CHECK_ANSWERS"):
+        _check_answers_against_spec(app, api)
 
     from api.cli import register_commands
 
@@ -105,6 +107,33 @@ def build_api(app: Flask) -> Api:
     for blueprint in (messaging_blp, followups_blp, stats_blp):
         api.register_blueprint(blueprint)
     return api
+
+
+def _check_answers_against_spec(app: Flask, api: Api) -> None:
+    """Tests: every JSON answer is compared with its documented schema (required fields
+    present, nulls only where nullable); disagreements collect in
+    app.extensions["wellspring.answer_mismatches"] for the test fixture to report."""
+    from api.contract import answer_mismatches
+
+    found: list[str] = app.extensions.setdefault("wellspring.answer_mismatches", [])
+
+    @app.after_request
+    def compare_with_spec(response):
+        if request.url_rule is None or not response.is_json or response.direct_passthrough:
+            return response
+        spec = app.extensions.get("wellspring.rendered_spec")
+        if spec is None:
+            spec = app.extensions["wellspring.rendered_spec"] = api.spec.to_dict()
+        found.extend(
+            answer_mismatches(
+                spec,
+                request.url_rule.rule,
+                request.method,
+                response.status_code,
+                response.get_json(silent=True),
+            )
+        )
+        return response
 
 
 def schema_name(schema) -> str:

@@ -10,6 +10,8 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 
+from api.compat import breaking_changes
+from api.contract import canonical
 from api.demo import seeder
 from services.core.migrations import is_at_head, upgrade_to_head
 from services.core.timezones import is_valid_timezone, zone
@@ -17,10 +19,21 @@ from services.messaging import delivery
 
 
 def spec_json(app: Flask) -> str:
-    """The OpenAPI document, rendered the one way both `make openapi` and the drift test use."""
+    """The OpenAPI document, rendered the one way both `make openapi` and the drift test use
+    (its server is `make run`'s default, not this deployment's PUBLIC_BASE_URL)."""
+    return render_spec(spec_dict(app))
+
+
+def spec_dict(app: Flask) -> dict:
     with app.app_context():
-        spec = app.extensions["wellspring.api"].spec.to_dict()
+        return canonical(app.extensions["wellspring.api"].spec.to_dict())
+
+
+def render_spec(spec: dict) -> str:
     return json.dumps(spec, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+PUBLISHED_SPEC = Path(__file__).resolve().parent.parent / "openapi" / "published" / "v1.json"
 
 
 def register_commands(app: Flask) -> None:
@@ -36,6 +49,26 @@ def register_commands(app: Flask) -> None:
         """Write the generated OpenAPI document to PATH."""
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(spec_json(current_app))
+        click.echo(f"wrote {path}")
+
+    @app.cli.command("publish-spec")
+    @click.argument(
+        "path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=PUBLISHED_SPEC,
+    )
+    def publish_spec(path: Path) -> None:
+        """Record the current spec as the published v1 contract, if it breaks nothing in it."""
+        current = spec_dict(current_app)
+        if path.exists():
+            problems = breaking_changes(json.loads(path.read_text()), current)
+            if problems:
+                raise click.ClickException(
+                    "not published: these changes would break apps built on the published "
+                    "contract (docs/versioning.md):\n  " + "\n  ".join(problems)
+                )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(render_spec(current))
         click.echo(f"wrote {path}")
 
     @app.cli.command("deliver-follow-ups")

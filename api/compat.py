@@ -80,10 +80,14 @@ class _Checker:
                 f"{where}: operationId changed from {old.get('operationId')!r} to "
                 f"{new.get('operationId')!r}"
             )
-        self._parameters(where, [*old_shared, *old.get("parameters", [])], [
-            *new_shared,
-            *new.get("parameters", []),
-        ])
+        self._parameters(
+            where,
+            [*old_shared, *old.get("parameters", [])],
+            [
+                *new_shared,
+                *new.get("parameters", []),
+            ],
+        )
         self._request_body(where, old.get("requestBody"), new.get("requestBody"))
         for status, old_response in old.get("responses", {}).items():
             if not status.startswith("2"):
@@ -137,7 +141,9 @@ class _Checker:
                 self.problems.append(f"{where}: request media type {media} removed")
                 continue
             self._schema(
-                f"{where} body", content.get("schema", {}), new_content.get("schema", {}),
+                f"{where} body",
+                content.get("schema", {}),
+                new_content.get("schema", {}),
                 request=True,
             )
 
@@ -152,7 +158,9 @@ class _Checker:
                 self.problems.append(f"{where}: media type {media} removed")
                 continue
             self._schema(
-                f"{where} {media}", content.get("schema", {}), new_content.get("schema", {}),
+                f"{where} {media}",
+                content.get("schema", {}),
+                new_content.get("schema", {}),
                 request=False,
             )
 

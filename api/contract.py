@@ -116,10 +116,10 @@ class ContractSpec(apispec.APISpec):
 
 
 def install(api, server_url: str | None) -> None:
-    """Make `api.spec` render with the conventions (called once, right after Api init)."""
+    """Make `api.spec` render with the conventions (api.extensions.Api calls it once; it
+    adds `field_properties` to the marshmallow converter itself, before any schema is read)."""
     api.spec.__class__ = ContractSpec
     api.spec.servers_url = server_url
-    api.ma_plugin.converter.add_attribute_function(field_properties)
 
 
 # The pass over the document --------------------------------------------------------------
@@ -172,15 +172,14 @@ def reason_schema() -> dict[str, Any]:
         "description": "Every `reason` the server answers, stable across versions "
         "(new ones may be added: treat an unknown one by its HTTP status).\n\n" + lines,
         "x-enum-descriptions": list(reasons.values()),
+        # Open: a newer server may answer a reason an older app does not know (docs/versioning.md).
+        "x-extensible-enum": True,
     }
 
 
 def all_reasons() -> dict[str, str]:
     """reason → description, from every DomainError subclass loaded and the HTTP layer."""
-    try:  # PROTOTYPE until the layout lands
-        from services.core.errors import DomainError
-    except ImportError:
-        from services.errors import DomainError
+    from services.core.errors import DomainError
 
     found: dict[str, str] = {}
     for cls in _subclasses(DomainError):
@@ -232,6 +231,16 @@ def _type_bodies_and_headers(spec: dict[str, Any], operation: dict[str, Any]) ->
             response.setdefault("headers", {}).setdefault(
                 "Idempotent-Replayed", HEADERS["Idempotent-Replayed"]
             )
+    for parameter in parameters:
+        # A query, path or header parameter is absent or a string, never null: apispec's
+        # `nullable` (from load_default=None) would make generators type it `X | None` twice.
+        schema = parameter.get("schema") if isinstance(parameter, dict) else None
+        if schema and schema.get("nullable"):
+            del schema["nullable"]
+            if schema.get("default", 0) is None:
+                del schema["default"]
+            if "enum" in schema:
+                schema["enum"] = [value for value in schema["enum"] if value is not None]
     if "304" in responses and ("header", "If-None-Match") not in names:
         parameters.append(dict(IF_NONE_MATCH))
     if not parameters:
@@ -366,3 +375,62 @@ def check_operation_ids(spec: dict[str, Any]) -> list[str]:
     for key in stale:
         problems.append(f"api/operation_ids.py names {key!r}, which the spec does not have.")
     return problems
+
+
+# Answers checked against the document (tests: CHECK_ANSWERS) ------------------------------
+
+_RULE_PARAM = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+_JSON_TYPES = {
+    "string": str,
+    "integer": int,
+    "number": (int, float),
+    "boolean": bool,
+    "array": list,
+    "object": dict,
+}
+
+
+def answer_mismatches(spec: dict[str, Any], rule: str, method: str, status: int, body: Any):
+    """Where a JSON answer disagrees with its documented schema: a required field missing, a
+    null where the field is not nullable, a value of another type. Empty when it agrees."""
+    path = _RULE_PARAM.sub(r"{\1}", rule)
+    operation = spec.get("paths", {}).get(path, {}).get(method.lower())
+    if operation is None:
+        return []
+    responses = operation.get("responses", {})
+    response = _resolve(spec, responses.get(str(status)) or responses.get("default") or {})
+    for media_type, content in response.get("content", {}).items():
+        if media_type in JSON_TYPES and "schema" in content:
+            found: list[str] = []
+            _check(spec, content["schema"], body, f"{method} {path} {status}: body", found)
+            return found
+    return []
+
+
+def _check(spec, schema, value, where: str, found: list[str]) -> None:
+    schema = _resolve(spec, schema)
+    if value is None:
+        if not schema.get("nullable") and "anyOf" not in schema:
+            found.append(f"{where} is null but not nullable")
+        return
+    if "anyOf" in schema or "oneOf" in schema:
+        return
+    expected = _JSON_TYPES.get(schema.get("type", ""))
+    if expected and (
+        not isinstance(value, expected) or (expected is int and isinstance(value, bool))
+    ):
+        found.append(f"{where} is {type(value).__name__}, documented {schema['type']}")
+        return
+    if "enum" in schema and value not in schema["enum"]:
+        found.append(f"{where} is {value!r}, not one of the documented enum")
+    if isinstance(value, dict):
+        properties = schema.get("properties", {})
+        for name in schema.get("required", []):
+            if name not in value and not _resolve(spec, properties.get(name, {})).get("writeOnly"):
+                found.append(f"{where}.{name} is required but missing")
+        for name, item in value.items():
+            if name in properties:
+                _check(spec, properties[name], item, f"{where}.{name}", found)
+    elif isinstance(value, list) and "items" in schema:
+        for index, item in enumerate(value[:20]):
+            _check(spec, schema["items"], item, f"{where}[{index}]", found)

@@ -88,6 +88,8 @@ def app(engine, session_clock):
             "PASSWORD_HASH_PROFILE": "fast",
             "PUBLIC_BASE_URL": "https://wellspring.test",
             "SECRET_KEY": "test-secret",
+            # Every JSON answer is compared with the spec (api/contract.py); see `client`.
+            "CHECK_ANSWERS": True,
         }
     )
 
@@ -132,10 +134,14 @@ def client(app, engine, session_factory, clock):
         writer_locks_database=engine.dialect.name == "sqlite",
     )
     limiter.reset()
+    mismatches = app.extensions.setdefault("wellspring.answer_mismatches", [])
+    mismatches.clear()
     try:
         yield app.test_client()
     finally:
         app.extensions["wellspring.db"] = saved
+    found, mismatches[:] = list(dict.fromkeys(mismatches)), []
+    assert not found, "answers disagree with the spec (api/contract.py):\n" + "\n".join(found)
 
 
 @pytest.fixture

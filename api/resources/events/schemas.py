@@ -2,7 +2,9 @@ from marshmallow import Schema, fields, validate
 
 from api.fields import Instant, TimeZoneName
 from api.schemas import PageArgsSchema, page_of
-from services.events.events import ROLES
+from services.events.events import CANCELLED, REGISTERED, ROLES
+
+REGISTRATION_STATUSES = [REGISTERED, CANCELLED]
 
 
 class EventSchema(Schema):
@@ -20,7 +22,9 @@ class EventSchema(Schema):
 
 class EventWithRoleSchema(EventSchema):
     my_role = fields.String(
-        allow_none=True, dump_only=True, metadata={"description": "organizer, staff, or null"}
+        allow_none=True,
+        dump_only=True,
+        metadata={"enum": list(ROLES), "description": "organizer, staff, or null"},
     )
 
 
@@ -35,7 +39,7 @@ class StaffSchema(Schema):
     user_id = fields.UUID(dump_only=True)
     email = fields.String(attribute="user.email", dump_only=True)
     display_name = fields.String(attribute="user.display_name", dump_only=True)
-    role = fields.String(dump_only=True)
+    role = fields.String(dump_only=True, metadata={"enum": list(ROLES)})
     created_at = Instant(dump_only=True)
 
 
@@ -65,7 +69,10 @@ class RegistrationSchema(Schema):
         dump_only=True,
         metadata={"description": "What the badge QR encodes: <PUBLIC_BASE_URL>/b/<badge_code>"},
     )
-    status = fields.String(dump_only=True, metadata={"description": "registered or cancelled"})
+    status = fields.String(
+        dump_only=True,
+        metadata={"enum": REGISTRATION_STATUSES, "description": "registered or cancelled"},
+    )
     created_at = Instant(dump_only=True)
     cancelled_at = Instant(dump_only=True, allow_none=True)
 
@@ -75,7 +82,9 @@ class AttendeeSchema(Schema):
     user_id = fields.UUID(attribute="registration.user_id")
     display_name = fields.String(attribute="registration.user.display_name")
     email = fields.String(attribute="registration.user.email")
-    status = fields.String(attribute="registration.status")
+    status = fields.String(
+        attribute="registration.status", metadata={"enum": REGISTRATION_STATUSES}
+    )
     registered_at = Instant(attribute="registration.created_at")
     checked_in = fields.Boolean()
     first_checked_in_at = Instant(allow_none=True)
@@ -86,4 +95,4 @@ AttendeePageSchema = page_of(AttendeeSchema, "AttendeePageSchema")
 
 
 class AttendeeListArgsSchema(PageArgsSchema):
-    status = fields.String(validate=validate.OneOf(("registered", "cancelled")))
+    status = fields.String(validate=validate.OneOf(REGISTRATION_STATUSES))
