@@ -52,6 +52,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     api = build_api(app)
     app.extensions["wellspring.api"] = api
+    from api.resources.links.routes import blp as links_blp
+
+    app.register_blueprint(links_blp)
+    _serve_docs_assets(app)
     register_error_handlers(app)
     limiter.init_app(app)
     if app.config.get("CHECK_ANSWERS"):
@@ -107,6 +111,19 @@ def build_api(app: Flask) -> Api:
     for blueprint in (messaging_blp, followups_blp, stats_blp):
         api.register_blueprint(blueprint)
     return api
+
+
+def _serve_docs_assets(app: Flask) -> None:
+    """/docs/assets/: Swagger UI's files from the installed swagger-ui-bundle package."""
+    import swagger_ui_bundle
+    from flask import send_from_directory
+
+    folder = swagger_ui_bundle.swagger_ui_path
+
+    @app.get("/docs/assets/<path:filename>")
+    def docs_asset(filename: str):
+        response = send_from_directory(folder, filename, max_age=86400)
+        return response
 
 
 def _check_answers_against_spec(app: Flask, api: Api) -> None:
