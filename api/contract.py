@@ -63,6 +63,8 @@ HTTP_REASONS = {
     "precondition_required": "This request needs an If-Match header.",
     "rate_limited": "Too many requests; `Retry-After` says when to try again.",
     "request_header_fields_too_large": "The request line or headers are over the limit.",
+    "uri_too_long": "The request line (path and query) is over the server's limit.",
+    "not_implemented": "The server does not support a feature the request needs.",
     "http_error": "Another HTTP-level refusal.",
     "internal_error": "Something went wrong on the server; quote the request_id.",
 }
