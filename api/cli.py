@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import signal
 import threading
 from pathlib import Path
@@ -143,10 +145,29 @@ def register_commands(app: Flask) -> None:
                 now=now,
                 seed=seed,
             )
-        click.echo(demo_instructions(seeded, current_app.config["PUBLIC_BASE_URL"]))
+        config = current_app.config
+        click.echo(
+            demo_instructions(
+                seeded,
+                f"http://{config['HOST']}:{config['PORT']}",
+                database_url=config["DATABASE_URL"] if "DATABASE_URL" in os.environ else None,
+            )
+        )
 
 
-def demo_instructions(seeded: seeder.SeededEvent, base_url: str) -> str:
+# The login answer, or a message that says what usually went wrong (a server on another DB).
+_TOKEN_FROM_LOGIN = (
+    "python3 -c 'import sys,json; a=json.load(sys.stdin); "
+    'print(a.get("access_token") or sys.exit("login failed: " + str(a.get("detail")) + '
+    '" (is the server using the database that seed-demo filled?)"))\''
+)
+
+
+def demo_instructions(
+    seeded: seeder.SeededEvent, server_url: str, *, database_url: str | None = None
+) -> str:
+    """What `make seed-demo` prints: sign-ins, and shell lines that work as printed against
+    `make run` on the same database (tests/app/test_seed_demo.py runs them)."""
     local = zone(seeded.timezone)
     window = (
         f"{seeded.starts_at.astimezone(local):%Y-%m-%d %H:%M}-"
@@ -155,9 +176,11 @@ def demo_instructions(seeded: seeder.SeededEvent, base_url: str) -> str:
     counts = ", ".join(
         f"{value:,} {name.replace('_', ' ')}" for name, value in seeded.counts.items()
     )
-    api = f"{base_url.rstrip('/')}/v1"
+    api = f"{server_url.rstrip('/')}/v1"
     event = f"$B/events/{seeded.event_id}"
     login = json.dumps({"email": seeded.organizer_email, "password": seeded.password})
+    run = f"DATABASE_URL={shlex.quote(database_url)} make run" if database_url else "make run"
+    auth = '-H "Authorization: Bearer $TOKEN"'
     return f"""\
 Demo event "{seeded.name}" ({window}), id {seeded.event_id}
   {counts}
@@ -168,11 +191,15 @@ Sign in (every demo account has the same password):
   attendees  {", ".join(seeded.attendee_emails)}, ...
   password   {seeded.password}
 
-With the API running (`make run`):
+Serve this database (in another terminal, from this directory):
+  {run}
+
+Then, in a shell:
   B={api}
   TOKEN=$(curl -s $B/auth/login -H 'Content-Type: application/json' \\
     -d '{login}' \\
-    | python3 -c 'import sys,json;print(json.load(sys.stdin)["access_token"])')
-  curl -s "{event}/stats?bucket=15" -H "Authorization: Bearer $TOKEN" | python3 -m json.tool
-  curl -s {event}/check-ins.csv -H "Authorization: Bearer $TOKEN" -o check-ins.csv
-  curl -s "{event}/stats/arrivals.png" -H "Authorization: Bearer $TOKEN" -o arrivals.png"""
+    | {_TOKEN_FROM_LOGIN})
+  curl -s "{event}/stats?bucket=15" {auth} | python3 -m json.tool
+  curl -s -w '%{{http_code}}\\n' {event}/check-ins.csv {auth} -o check-ins.csv
+  curl -s -w '%{{http_code}}\\n' "{event}/stats/arrivals.png" {auth} -o arrivals.png
+"""
