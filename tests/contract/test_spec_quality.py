@@ -176,3 +176,29 @@ def test_the_served_spec_names_the_deployment_as_its_server(anon):
     assert anon.get("/v1/openapi.json").get_json()["servers"] == [
         {"url": "https://wellspring.test"}
     ]
+
+
+def test_created_resources_answer_their_location(anon, spec):
+    from tests.support import new_event, new_user
+
+    organizer = new_user(anon.client)
+    created = organizer.post(
+        "/v1/events",
+        json={
+            "name": "Located",
+            "starts_at": "2026-06-01T08:00:00Z",
+            "ends_at": "2026-06-01T18:00:00Z",
+            "timezone": "UTC",
+        },
+    )
+    assert created.status_code == 201
+    assert created.headers["Location"] == f"/v1/events/{created.get_json()['id']}"
+    assert organizer.get(created.headers["Location"]).status_code == 200
+    event = new_event(organizer)
+    registered = organizer.post(f"/v1/events/{event['id']}/registrations")
+    assert registered.headers["Location"] == f"/v1/registrations/{registered.get_json()['id']}"
+    again = organizer.post(f"/v1/events/{event['id']}/registrations")
+    assert again.status_code == 200 and "Location" not in again.headers
+    for path in ("/v1/events", "/v1/contacts/scan", "/v1/contacts/{contact_id}/follow-ups"):
+        headers = spec["paths"][path]["post"]["responses"]["201"]["headers"]
+        assert headers["Location"]["schema"]["format"] == "uri-reference"
