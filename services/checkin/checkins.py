@@ -5,6 +5,10 @@ Shaped after pretix's check-in service: the registration row is locked first, a 
 row (entry or exit), and refusals carry stable reasons. The derived presence (`Attendance`) is
 updated in the same transaction, so concurrent scans of one badge serialize on the lock and
 exactly one of them creates the check-in.
+
+Kept as one module (about 600 lines) on purpose: a single door scan and an offline batch are the
+same code path (`CheckInBatch`: decide in memory, write per table), and splitting the decision
+from the writes would put one transaction's invariants in two files.
 """
 
 from __future__ import annotations
