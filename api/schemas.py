@@ -54,6 +54,20 @@ class ProblemSchema(Schema):
             "description": "Seconds until a retry can succeed (as the Retry-After header)",
         }
     )
+    window_opens_at = fields.String(
+        metadata={
+            "maybe_absent": True,
+            "format": "date-time",
+            "description": "outside_check_in_window: when scans start to count",
+        }
+    )
+    window_closes_at = fields.String(
+        metadata={
+            "maybe_absent": True,
+            "format": "date-time",
+            "description": "outside_check_in_window: when scans stop counting (the event's end)",
+        }
+    )
     current_etag = fields.String(
         metadata={
             "maybe_absent": True,
