@@ -89,7 +89,9 @@ IF_NONE_MATCH = {
     "description": "The ETag you hold; when it is still current the answer is 304 with no body",
 }
 
-IANA_ZONE_PATTERN = r"^(UTC|[A-Za-z]+(/[A-Za-z0-9_+-]+)+)$"
+# The shape of an IANA name (Europe/Berlin, America/Argentina/Buenos_Aires, Etc/GMT+5, UTC,
+# EST5EDT); whether the zone exists is checked by the server (422 otherwise).
+IANA_ZONE_PATTERN = r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$"
 CLOCK_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 
 
@@ -102,6 +104,7 @@ def field_properties(self, field, ret=None, **kwargs) -> dict[str, Any]:
     if isinstance(field, TimeZoneName):
         properties.setdefault("pattern", IANA_ZONE_PATTERN)
         properties.setdefault("example", "Europe/Berlin")
+        properties.setdefault("maxLength", 64)
     if isinstance(field, ClockTime):
         properties.setdefault("pattern", CLOCK_TIME_PATTERN)
         properties.setdefault("example", "21:00")
