@@ -141,7 +141,11 @@ def client(app, engine, session_factory, clock):
     finally:
         app.extensions["wellspring.db"] = saved
     found, mismatches[:] = list(dict.fromkeys(mismatches)), []
-    assert not found, "answers disagree with the spec (api/contract.py):\n" + "\n".join(found)
+    assert not found, (
+        "answers disagree with the spec (api/contract.py): a field a dump may leave out needs "
+        "metadata={'maybe_absent': True}, a field that may be null allow_none=True:\n"
+        + "\n".join(found)
+    )
 
 
 @pytest.fixture
