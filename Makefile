@@ -9,17 +9,33 @@ PORT ?= 5000
 WELLSPRING_ENV ?= development
 export HOST PORT WELLSPRING_ENV
 
-.PHONY: run serve worker migrate seed-demo test lint format openapi publish-spec clients bench clean
+.PHONY: run serve worker migrate seed-demo test lint format openapi publish-spec clients bench clean lock
 
-$(VENV)/.installed: pyproject.toml
+# Installs the exact versions of requirements.lock (hash-checked), then the project itself
+# without resolving anything; `pip check` catches a lock that lags pyproject.toml.
+$(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@$(BIN)/python -m pip check >/dev/null || { $(BIN)/python -m pip check; \
+	  echo "requirements.lock does not satisfy pyproject.toml: run 'make lock'" >&2; exit 1; }
 	touch $@
 
-$(VENV)/.installed-dev: $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
 	touch $@
+
+## lock: re-resolve requirements.lock (runtime) and requirements-dev.lock (runtime + dev) from
+## pyproject.toml with uv; pins already in the files are kept unless LOCK_ARGS=--upgrade
+UV_REQUIREMENT ?= uv>=0.5,<1
+LOCK_FLAGS := --quiet --universal --python-version 3.11 --generate-hashes $(LOCK_ARGS)
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet '$(UV_REQUIREMENT)'
+	$(BIN)/uv pip compile pyproject.toml $(LOCK_FLAGS) -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev $(LOCK_FLAGS) -c requirements.lock \
+	  -o requirements-dev.lock
 
 ## run: install, migrate DATABASE_URL (default SQLite under instance/), serve on HOST:PORT
 run: migrate

@@ -16,6 +16,7 @@ from api.config import API_SETTINGS, check_secret_key, config_from_environment, 
 from api.db import Database, close_db_session
 from api.errors import register_error_handlers
 from api.extensions import Api, limiter
+from api.limits import check_json_body, limit_body_size
 from api.logs import configure_default_logging
 from api.policy import EXTENSION as THROTTLE_POLICY
 from api.policy import build_throttle_policy
@@ -45,8 +46,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions[THROTTLE_POLICY] = build_throttle_policy(app.config)
 
     _register_request_id(app)
+    app.after_request(set_safety_headers)
     _enable_cors_if_configured(app)
     _trust_configured_proxies(app)
+    app.before_request(limit_body_size)
+    app.before_request(check_json_body)
     app.before_request(reject_nul_characters)
     app.teardown_appcontext(close_db_session)
 
@@ -76,6 +80,7 @@ def build_api(app: Flask) -> Api:
     from api.resources.followups.routes import blp as followups_blp
     from api.resources.health.routes import blp as health_blp
     from api.resources.messaging.routes import blp as messaging_blp
+    from api.resources.offline.routes import blp as offline_blp
     from api.resources.stats.routes import blp as stats_blp
     from api.resources.sync.routes import blp as sync_blp
 
@@ -108,7 +113,7 @@ def build_api(app: Flask) -> Api:
         sync_blp,
     ):
         api.register_blueprint(blueprint)
-    for blueprint in (messaging_blp, followups_blp, stats_blp):
+    for blueprint in (messaging_blp, followups_blp, stats_blp, offline_blp):
         api.register_blueprint(blueprint)
     return api
 
@@ -216,6 +221,17 @@ def _trust_configured_proxies(app: Flask) -> None:
     count = int(app.config.get("PROXY_COUNT") or 0)
     if count > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)
+
+
+def set_safety_headers(response):
+    """`nosniff` on every answer (a JSON error must never be run as a script or styled page).
+    Answers to an authenticated caller, and the token answers of register and login, are
+    personal: no cache may keep them, unless the view chose its own caching (badge images)."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    personal = "Authorization" in request.headers or request.path.startswith("/v1/auth/")
+    if personal and "Cache-Control" not in response.headers:
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _register_request_id(app: Flask) -> None:

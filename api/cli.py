@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import logging
 import signal
 import threading
 from pathlib import Path
@@ -15,9 +16,12 @@ from flask import Flask, current_app
 from api.compat import breaking_changes
 from api.contract import canonical
 from api.demo import seeder
+from services.core import idempotency
 from services.core.migrations import is_at_head, upgrade_to_head
 from services.core.timezones import is_valid_timezone, zone
 from services.messaging import delivery
+
+log = logging.getLogger("wellspring.worker")
 
 
 def spec_json(app: Flask) -> str:
@@ -95,9 +99,20 @@ def register_commands(app: Flask) -> None:
         from api.policy import throttle_policy
 
         db = current_app.extensions["wellspring.db"]
+        the_clock = clock()
+
+        def purge_expired_answers() -> int:
+            with db.session_factory() as session:
+                purged = idempotency.purge_expired(session, the_clock.now())
+            if purged:
+                log.info("purged %d expired idempotency answers", purged)
+            return purged
+
         if not loop:
+            purged = purge_expired_answers()
+            click.echo(f"purged {purged} expired idempotency answers")
             report = delivery.deliver_due_follow_ups(
-                db.session_factory, clock(), throttle_policy(), batch=batch
+                db.session_factory, the_clock, throttle_policy(), batch=batch
             )
             click.echo(f"follow-up delivery: {report}")
             return
@@ -112,6 +127,7 @@ def register_commands(app: Flask) -> None:
             batch=batch,
             interval=interval,
             stop=stop,
+            housekeeping=purge_expired_answers,
         )
 
     @app.cli.command("seed-demo")

@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from api.limits import DEFAULT_MAX_CONTENT_LENGTH, DEFAULT_SYNC_MAX_CONTENT_LENGTH
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SECRET_KEY = "dev-only-not-secret"
 MIN_SECRET_KEY_LENGTH = 32
@@ -41,6 +43,15 @@ def config_from_environment() -> dict[str, Any]:
         "ANDROID_CERT_SHA256": os.environ.get("ANDROID_CERT_SHA256", ""),
         "APP_STORE_URL": os.environ.get("APP_STORE_URL", ""),
         "PLAY_STORE_URL": os.environ.get("PLAY_STORE_URL", ""),
+        # Request bodies (api/limits.py, docs/limits.md): 413 above these, unread.
+        "MAX_CONTENT_LENGTH": int(
+            os.environ.get("MAX_CONTENT_LENGTH", str(DEFAULT_MAX_CONTENT_LENGTH))
+        ),
+        "SYNC_MAX_CONTENT_LENGTH": int(
+            os.environ.get("SYNC_MAX_CONTENT_LENGTH", str(DEFAULT_SYNC_MAX_CONTENT_LENGTH))
+        ),
+        # An event's span, from start to end (create and update): 422 above it.
+        "MAX_EVENT_DAYS": int(os.environ.get("MAX_EVENT_DAYS", "31")),
     }
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from flask import current_app, g, request
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.core.clock import Clock
@@ -46,6 +47,58 @@ def db_session() -> Session:
         factory = db.read_session_factory if request.method in SAFE_METHODS else db.session_factory
         session = g.db_session = factory()
     return session
+
+
+@dataclass
+class AtomicRequest:
+    """The request's session, inside one outer transaction: the services' commits are
+    savepoints, and nothing is durable until `commit()` (what an Idempotency-Key needs: the
+    work and its stored answer in one transaction)."""
+
+    session: Session
+    _connection: Connection
+    _outer: Any
+    _owned: bool
+
+    def commit(self) -> None:
+        self.session.commit()  # the session's own savepoint first, then the transaction
+        self._outer.commit()
+
+    def close(self) -> None:
+        """Roll back what was not committed and hand the connection back (again: no-op)."""
+        self.session.close()
+        if self._outer.is_active:
+            self._outer.rollback()
+        if self._owned and not self._connection.closed:
+            self._connection.close()
+
+
+def end_request_session() -> None:
+    """Close the request's session so far (it only read: the caller's token); the objects it
+    loaded stay usable, detached."""
+    previous = g.pop("db_session", None)
+    if previous is not None:
+        previous.close()
+
+
+def begin_atomic_request() -> AtomicRequest:
+    """Swap the request's session for an atomic one (the objects the request loaded so far,
+    the caller and its token, move over). The caller commits, or closes to roll back."""
+    end_request_session()
+    factory = database().session_factory
+    bind = factory.kw["bind"]
+    if isinstance(bind, Connection):  # tests: one connection, already in a transaction
+        connection, owned = bind, False
+        outer = connection.begin_nested()
+    else:
+        connection, owned = bind.connect(), True
+        outer = connection.begin()
+    session = factory(bind=connection, join_transaction_mode="create_savepoint")
+    for name in ("current_user", "current_access_token"):
+        if name in g:
+            setattr(g, name, session.merge(g.get(name), load=False))
+    g.db_session = session
+    return AtomicRequest(session, connection, outer, owned)
 
 
 def close_db_session(_exc: BaseException | None = None) -> None:

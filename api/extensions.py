@@ -11,7 +11,9 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_smorest.utils import prepare_response
 
+from api.limits import require_json_body
 from api.schemas import ProblemSchema
+from services.core.db import retrying_transient_conflicts
 
 PROBLEM_JSON = "application/problem+json"
 BEARER_AUTH = [{"bearerAuth": []}]
@@ -100,7 +102,8 @@ class Blueprint(flask_smorest.Blueprint):
         return decorator
 
     def arguments(self, schema, *, location: str = "json", **kwargs):
-        """flask-smorest's, plus a documented 400: a JSON body that is not JSON at all.
+        """flask-smorest's, plus a documented 400 (a body that is not JSON within the limits)
+        and 415 (a body sent as another Content-Type, refused before it is parsed).
 
         A schema class is instantiated here, once: webargs would build a new instance (deep
         copies of every field) on every request."""
@@ -111,21 +114,38 @@ class Blueprint(flask_smorest.Blueprint):
             return parse
 
         def decorator(func):
-            return self.problems(400)(parse(func))
+            parsed = parse(func)
+
+            @functools.wraps(parsed)
+            def json_only(*args, **kwargs):
+                require_json_body()
+                return parsed(*args, **kwargs)
+
+            return self.problems(400, 415)(json_only)
 
         return decorator
 
     def authenticated(self, func):
         """Require a valid bearer token; the user is then `api.auth.current_user()`."""
         from api.auth import load_user_from_token
+        from api.db import SAFE_METHODS, db_session
         from api.idempotency import HEADER_DOC, run_idempotently
 
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
             load_user_from_token()
+            if request.method in SAFE_METHODS:
+                return func(*args, **kwargs)
+
+            # Every write reruns from the start when PostgreSQL undid it for a deadlock or a
+            # serialization failure (services/core/db.py: the lock order, the retry).
+            def view():
+                # The session is looked up here: an Idempotency-Key swaps in an atomic one.
+                return retrying_transient_conflicts(db_session(), lambda: func(*args, **kwargs))
+
             if request.method == "POST":
-                return run_idempotently(lambda: func(*args, **kwargs))
-            return func(*args, **kwargs)
+                return run_idempotently(view)
+            return view()
 
         if func.__name__ == "post":
             # Every authenticated POST takes an Idempotency-Key (409 in flight, 422 reused).

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from marshmallow import ValidationError, fields
 
+from services.core.clock import in_supported_years
 from services.core.timezones import is_valid_timezone
 
 
@@ -16,6 +17,7 @@ class Instant(fields.DateTime):
     default_error_messages = {
         "invalid": "Not a valid ISO 8601 timestamp.",
         "naive": "Must include a UTC offset (for example 2026-05-04T09:00:00Z).",
+        "years": "Must lie between the years 2000 and 2099.",
     }
 
     def _serialize(self, value, attr, obj, **kwargs):
@@ -33,9 +35,12 @@ class Instant(fields.DateTime):
         if parsed.tzinfo is None:
             raise self.make_error("naive")
         try:
-            return parsed.astimezone(UTC)
+            instant = parsed.astimezone(UTC)
         except (OverflowError, ValueError) as exc:
-            raise self.make_error("invalid") from exc
+            raise self.make_error("years") from exc
+        if not in_supported_years(instant):
+            raise self.make_error("years")
+        return instant
 
 
 class TimeZoneName(fields.String):

@@ -7,6 +7,6 @@ still scheduled toward the person).
 """
 
 EXPORTS: dict[str, tuple[str, ...]] = {
-    "accounts": ("shared_profile",),
+    "accounts": ("shared_profile", "update_profile"),
     "hints": ("*",),
 }

@@ -19,6 +19,18 @@ from services.core.errors import EmailTaken, InvalidCredentials, InvalidToken
 from services.core.models import AccessToken, User
 
 MIN_PASSWORD_LENGTH = 10
+
+
+def password_weakness(password: str) -> str | None:
+    """Why a new password is refused beyond its length, or None: one that is only whitespace,
+    or one character repeated, is the first thing a guesser tries (issue 12)."""
+    if not password.strip():
+        return "Must not be only whitespace."
+    if len(set(password)) == 1:
+        return "Must not be one character repeated."
+    return None
+
+
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 # Verified against when the email is unknown, so both failures cost the same time.
 _DUMMY_HASH = _hasher.hash("wellspring-timing-equaliser")
@@ -136,8 +148,10 @@ def revoke_token(session: Session, access: AccessToken, now: datetime) -> None:
 
 
 def update_profile(
-    session: Session, user: User, changes: dict[str, Any], now: datetime
+    session: Session, user: User, changes: dict[str, Any], now: datetime, *, commit: bool = True
 ) -> ProfileUpdate:
+    """Change my profile; `commit=False` leaves the commit to a caller applying several
+    changes at once (the offline push)."""
     for name in PROFILE_FIELDS:
         if name in changes:
             setattr(user, name, changes[name])
@@ -147,12 +161,24 @@ def update_profile(
     for name, shared in (changes.get("share") or {}).items():
         setattr(user, f"share_{name}", shared)
     user.profile_updated_at = now
-    session.commit()
+    if commit:
+        session.commit()
     return ProfileUpdate(user, hint_rules.profile_hints(user))
 
 
-def shared_profile(user: User) -> dict[str, Any]:
-    """What another person sees of `user`: display_name always, the rest as they chose."""
+def shared_profile(user: User, frozen_display_name: str | None = None) -> dict[str, Any]:
+    """What another person sees of `user`: display_name always, the rest as they chose.
+
+    With `frozen_display_name` (`user` blocked the viewer), only that name: nothing live."""
+    if frozen_display_name is not None:
+        return {
+            "user_id": user.id,
+            "display_name": frozen_display_name,
+            "email": None,
+            "company": None,
+            "title": None,
+            "headline": None,
+        }
     return {
         "user_id": user.id,
         "display_name": user.display_name,

@@ -4,7 +4,9 @@ Erasure keeps the rows that event aggregates count (registrations, check-ins, co
 but leaves nothing personal in them: the user row becomes "deleted user" with no email,
 profile or password; their notes, tags, tokens, idempotency answers and scan receipts go; the
 bodies of messages they sent and of their pending follow-ups are blanked. Other people's
-contact entries read the profile live, so they show "deleted user" at once.
+contact entries read the profile live, so they show "deleted user" at once (and one that froze
+their name at a block is set to it). Answers stored for other people's Idempotency-Keys that
+show the person (an add-staff, a scan of their badge) are dropped.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from services.accounts.accounts import shared_profile
+from services.core.db import retrying_transient_conflicts
 from services.core.formatting import to_iso
+from services.core.idempotency import forget_answers_mentioning
 from services.core.models import (
     AccessToken,
     BadgeCode,
@@ -123,7 +127,7 @@ def export_user_data(session: Session, user: User) -> dict[str, Any]:
                 "id": str(c.id),
                 "person": {
                     k: (str(v) if isinstance(v, uuid.UUID) else v)
-                    for k, v in shared_profile(other).items()
+                    for k, v in shared_profile(other, c.frozen_display_name).items()
                 },
                 "event_id": str(c.event_id) if c.event_id else None,
                 "met_in_person": c.met_in_person,
@@ -176,9 +180,22 @@ def export_user_data(session: Session, user: User) -> dict[str, Any]:
 
 
 def erase_user(session: Session, user: User, now: datetime) -> None:
-    """Delete the account: personal data goes, anonymous aggregates stay. Commits."""
+    """Delete the account: personal data goes, anonymous aggregates stay. Commits.
+
+    Rows are locked in the order of services/core/db.py: follow-ups, then contacts, then the
+    user row, then plans, then registrations (erase used to take plans before contacts, the
+    reverse of a send, and the two deadlocked). A deadlock or serialization failure anyway
+    reruns it from the start."""
     user_id = user.id
-    # Follow-ups first: a delivery worker locks a follow-up before the pair's contacts.
+    retrying_transient_conflicts(session, lambda: _erase(session, session.get(User, user_id), now))
+
+
+def _erase(session: Session, user: User, now: datetime) -> None:
+    user_id, email = user.id, user.email
+    registration_ids = list(
+        session.scalars(select(Registration.id).where(Registration.user_id == user_id))
+    )
+    # 1. Follow-ups: a delivery worker locks a follow-up before the pair's contacts.
     session.execute(
         update(FollowUp)
         .where(FollowUp.owner_id == user_id, FollowUp.status == SCHEDULED)
@@ -190,34 +207,19 @@ def erase_user(session: Session, user: User, now: datetime) -> None:
         .where(FollowUp.recipient_id == user_id, FollowUp.status == SCHEDULED)
         .values(status=CANCELLED, status_reason="recipient_deleted", updated_at=now)
     )
-    session.execute(
-        update(FollowUpPlan)
-        .where(FollowUpPlan.owner_id == user_id, FollowUpPlan.status == PLAN_ACTIVE)
-        .values(status=CANCELLED, status_reason="account_deleted", updated_at=now)
-    )
-    session.execute(delete(AccessToken).where(AccessToken.user_id == user_id))
-    session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.user_id == user_id))
-    session.execute(delete(ScanReceipt).where(ScanReceipt.scanner_id == user_id))
+    # 2. Contacts: my sides, then the sides of people I blocked (they keep only my old name).
     session.execute(delete(ContactTag).where(ContactTag.owner_id == user_id))
     session.execute(
         update(Contact)
         .where(Contact.owner_id == user_id)
         .values(note=None, removed_at=now, updated_at=now)
     )
-    session.execute(update(Message).where(Message.sender_id == user_id).values(body=ERASED_BODY))
     session.execute(
-        update(BadgeCode)
-        .where(
-            BadgeCode.revoked_at.is_(None),
-            BadgeCode.registration_id.in_(
-                select(Registration.id).where(Registration.user_id == user_id)
-            ),
-        )
-        .values(revoked_at=now)
+        update(Contact)
+        .where(Contact.other_id == user_id, Contact.frozen_display_name.is_not(None))
+        .values(frozen_display_name=DELETED_NAME, updated_at=now)
     )
-    session.execute(
-        update(Registration).where(Registration.user_id == user_id).values(badge_code="erased")
-    )
+    # 3. The user row.
     user.email = f"deleted-{user_id.hex}@deleted.invalid"
     user.display_name = DELETED_NAME
     user.password_hash = "!"  # matches no password: argon2 refuses to verify it
@@ -227,4 +229,33 @@ def erase_user(session: Session, user: User, now: datetime) -> None:
     user.share_email = user.share_company = user.share_title = user.share_headline = False
     user.deleted_at = now
     user.profile_updated_at = now
+    session.flush()
+    # 4. Plans.
+    session.execute(
+        update(FollowUpPlan)
+        .where(FollowUpPlan.owner_id == user_id, FollowUpPlan.status == PLAN_ACTIVE)
+        .values(status=CANCELLED, status_reason="account_deleted", updated_at=now)
+    )
+    # 5. Registrations and their badges.
+    if registration_ids:
+        session.execute(
+            update(BadgeCode)
+            .where(BadgeCode.revoked_at.is_(None), BadgeCode.registration_id.in_(registration_ids))
+            .values(revoked_at=now)
+        )
+        session.execute(
+            update(Registration)
+            .where(Registration.id.in_(registration_ids))
+            .values(badge_code="erased")
+        )
+    # Rows nobody else locks.
+    session.execute(update(Message).where(Message.sender_id == user_id).values(body=ERASED_BODY))
+    session.execute(delete(AccessToken).where(AccessToken.user_id == user_id))
+    session.execute(delete(ScanReceipt).where(ScanReceipt.scanner_id == user_id))
+    session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.user_id == user_id))
+    # Other people's stored answers that show me (add-staff: my email and name; a scan of my
+    # badge: my profile or name) go too: each names my id or one of my registrations.
+    forget_answers_mentioning(
+        session, [str(user_id), *(str(r) for r in registration_ids), *([email] if email else [])]
+    )
     session.commit()

@@ -45,7 +45,7 @@ from services.core.models import (
     ScanReceipt,
     User,
 )
-from services.core.pagination import Page, oldest_first_page
+from services.core.pagination import oldest_first_page
 from services.events import badges, events
 from services.events.events import EventColumns
 
@@ -598,6 +598,21 @@ def _recompute_attendance(
     attendance.last_scanned_at = rows[-1].scanned_at
 
 
+@dataclass(frozen=True)
+class UndoneScan:
+    """A tombstone: a scan the device may hold, undone since it last synced."""
+
+    check_in_id: uuid.UUID
+    undone_at: datetime
+
+
+@dataclass(frozen=True)
+class ScanLogPage:
+    items: list[CheckIn]
+    undone: list[UndoneScan]
+    next_cursor: str | None
+
+
 def scan_log(
     session: Session,
     actor: User,
@@ -606,14 +621,25 @@ def scan_log(
     limit: int,
     since: datetime | None = None,
     cursor: str | None = None,
-) -> Page[CheckIn]:
-    """Stored entry and exit scans changed after `since`, oldest change first."""
+) -> ScanLogPage:
+    """Stored entry and exit scans changed after `since`, oldest change first.
+
+    With `since`, scans undone after it come back too, as tombstones in `undone` (an undo sets
+    `updated_at`), so a device drops what it holds; one page counts both kinds. Without
+    `since` (a device's first sync), only live scans."""
     events.require_staff(session, event_id, actor)
-    query = select(CheckIn).where(CheckIn.event_id == event_id, CheckIn.undone_at.is_(None))
-    if since is not None:
+    query = select(CheckIn).where(CheckIn.event_id == event_id)
+    if since is None:
+        query = query.where(CheckIn.undone_at.is_(None))
+    else:
         query = query.where(CheckIn.updated_at > since)
-    return oldest_first_page(
+    page = oldest_first_page(
         session, query, CheckIn.updated_at, CheckIn.id, limit=limit, cursor=cursor
+    )
+    return ScanLogPage(
+        items=[row for row in page.items if row.undone_at is None],
+        undone=[UndoneScan(row.id, row.undone_at) for row in page.items if row.undone_at],
+        next_cursor=page.next_cursor,
     )
 
 

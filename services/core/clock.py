@@ -6,6 +6,16 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+# Instants a client may send (timestamps, cursors): year 2000 up to, not including, 2100.
+# Outside it, time zone arithmetic overflows (year 1 or 9999 minus an offset) and an event
+# "dated years back" turns the stats into millions of buckets.
+EARLIEST_INSTANT = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_INSTANT = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def in_supported_years(instant: datetime) -> bool:
+    return EARLIEST_INSTANT <= instant < LATEST_INSTANT
+
 
 class Clock(Protocol):
     def now(self) -> datetime:

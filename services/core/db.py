@@ -9,6 +9,32 @@ Writers on one SQLite file also queue at a gate (`SQLiteWriteGate`) before `BEGI
 SQLite makes a blocked writer poll with growing sleeps (up to 100 ms each), which under a busy
 door turned into seconds of tail latency in the check-in benchmark; the gate hands the write
 lock to the next writer as soon as the last one is done.
+
+Lock order. Every transaction that locks rows of several kinds (SELECT … FOR UPDATE, or the
+row locks an UPDATE takes) takes them in this one order, so no two transactions wait on each
+other in a cycle (PostgreSQL would kill one with a deadlock, a 500 before retries):
+
+  1. follow-ups: the one a delivery worker claimed, or all of a person's (erasure);
+  2. the connection of a pair (`connections`);
+  3. contacts: both sides of the pair, or all of one person's sides (erasure);
+  4. users, in id order (the caps of cold messages; erasure's own row);
+  5. follow-up plans, then their follow-ups, these with SKIP LOCKED (never waited on);
+  6. registrations, in id order (check-in, exchange counters, erasure), then what hangs off
+     one: attendances, check-ins, badge codes;
+  7. the request's Idempotency-Key record (its answer is written last, with the work).
+
+Where a path needs only some of these, it still takes them in this order (a send: 2, 3, 4, 5;
+a delivery: 1, 2, 3, 4, 5; an exchange: 2, 3, 6; a scan: 6; erasure: 1, 3, 4, 5, 6). Rows of
+one kind are taken in id order when a path takes several of them itself. One known exception:
+an offline sync batch holding both kinds of scan locks its check-ins' registrations (6) before
+its exchanges take connections (2); a cycle with a concurrent exchange is undone by PostgreSQL
+and the batch, idempotent, reruns (services/checkin/sync.py).
+
+Transient conflicts. Even in order, PostgreSQL may undo a transaction (a deadlock with a
+path outside this list, a serialization failure): every write runs through
+`retrying_transient_conflicts`, the API once around each write request's view (api/extensions)
+and services that commit on their own around their transaction; nested inside the request's,
+a service's call runs once and leaves the retry to the request.
 """
 
 from __future__ import annotations
@@ -163,6 +189,7 @@ def _configure_sqlite(engine: Engine) -> None:
 # deadlock_detected, serialization_failure: the transaction was undone and may simply run again.
 _TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
 TRANSIENT_CONFLICT_RETRIES = 3
+_RETRYING = "wellspring_retrying_transient_conflicts"
 
 
 def retrying_transient_conflicts(
@@ -173,19 +200,36 @@ def retrying_transient_conflicts(
 
     `rerun_on_integrity_error` reruns it after a unique-key collision too: for an idempotent
     transaction whose rerun sees the row the other one stored (an offline batch and its twin,
-    sent again while the first copy was still running)."""
-    for attempt in range(TRANSIENT_CONFLICT_RETRIES):
-        try:
-            return transaction()
-        except (OperationalError, IntegrityError) as error:
-            session.rollback()
-            if isinstance(error, IntegrityError):
-                rerun = rerun_on_integrity_error
-            else:
-                rerun = getattr(error.orig, "sqlstate", None) in _TRANSIENT_SQLSTATES
-            if not rerun or attempt == TRANSIENT_CONFLICT_RETRIES - 1:
-                raise
-    raise AssertionError("unreachable")
+    sent again while the first copy was still running).
+
+    Called inside another call's `transaction` (a service inside a request's retry), it runs
+    `transaction` once and lets the outer call rerun everything; unless it reruns on
+    integrity errors, which only it knows how to."""
+    if session.info.get(_RETRYING) and not rerun_on_integrity_error:
+        return transaction()
+    outermost = not session.info.get(_RETRYING)
+    session.info[_RETRYING] = True
+    try:
+        for attempt in range(TRANSIENT_CONFLICT_RETRIES):
+            try:
+                return transaction()
+            except (OperationalError, IntegrityError) as error:
+                session.rollback()
+                if isinstance(error, IntegrityError):
+                    rerun = rerun_on_integrity_error
+                else:
+                    rerun = is_transient_conflict(error)
+                if not rerun or attempt == TRANSIENT_CONFLICT_RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+    finally:
+        if outermost:
+            session.info.pop(_RETRYING, None)
+
+
+def is_transient_conflict(error: BaseException) -> bool:
+    """A deadlock or serialization failure: the transaction was undone and may run again."""
+    return getattr(getattr(error, "orig", None), "sqlstate", None) in _TRANSIENT_SQLSTATES
 
 
 def is_postgresql(bind) -> bool:

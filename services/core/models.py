@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -407,6 +408,8 @@ class Contact(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     removed_at: Mapped[datetime | None]  # the owner removed this side; counters are kept
+    # Set when `other` blocked `owner`: the name `owner` keeps seeing, instead of anything live.
+    frozen_display_name: Mapped[str | None] = mapped_column(String(120))
 
     # Recipient controls the owner set on messages *from* `other`.
     muted_at: Mapped[datetime | None]
@@ -539,3 +542,40 @@ class IdempotencyRecord(Base):
     response_headers: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+
+
+# Offline sync -----------------------------------------------------------------------------
+
+
+class SyncChange(Base):
+    """One row per (scope, table, row) a transaction touched, written by database triggers
+    (migration 0009), never by application code: services/offline reads it.
+
+    `scope` is a user (their own world) or an event (its row and sessions for every member;
+    its scanner kit). `pos` orders changes by when they became visible: the writing
+    transaction's id on PostgreSQL, the log's commit-ordered counter on SQLite."""
+
+    __tablename__ = "sync_changes"
+    __table_args__ = (
+        Index("ix_sync_changes_scope_tbl_pos", "scope", "tbl", "pos"),
+        {"sqlite_autoincrement": True},
+    )
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    scope: Mapped[uuid.UUID]
+    tbl: Mapped[str] = mapped_column(String(20))
+    row_id: Mapped[uuid.UUID]
+    pos: Mapped[int] = mapped_column(BigInteger)
+
+
+class SyncWatermark(Base):
+    """The `timestamp` a pull answered (ms) → where its successor starts: `pos`, and on
+    PostgreSQL the pull's snapshot (`pg_snapshot` text) to leave out what it already saw."""
+
+    __tablename__ = "sync_watermarks"
+
+    at_ms: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    pos: Mapped[int] = mapped_column(BigInteger)
+    snapshot: Mapped[str | None] = mapped_column(Text)

@@ -12,6 +12,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
+from services.core.clock import in_supported_years
 from services.core.errors import InvalidInput
 
 T = TypeVar("T")
@@ -56,19 +57,28 @@ def page_from_rows(rows: list[T], limit: int, cursor_of) -> Page[T]:
     return Page(rows, None)
 
 
+def cursor_time(raw: str | None) -> datetime:
+    """The instant a cursor carries: aware, and inside the years the API accepts."""
+    try:
+        at = datetime.fromisoformat(raw)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        raise invalid_cursor() from exc
+    if at.tzinfo is None or not in_supported_years(at):
+        raise invalid_cursor()
+    return at
+
+
 def time_id_cursor(row_time, row_id) -> tuple[str, str]:
     return (row_time.isoformat(), str(row_id))
 
 
 def _time_id_position(cursor: str) -> tuple[datetime, uuid.UUID]:
     raw_time, raw_id = decode_cursor(cursor, 2)
+    after_time = cursor_time(raw_time)
     try:
-        after_time = datetime.fromisoformat(raw_time)
         after_id = uuid.UUID(raw_id)
     except (TypeError, ValueError) as exc:
         raise invalid_cursor() from exc
-    if after_time.tzinfo is None:
-        raise invalid_cursor()
     return after_time, after_id
 
 

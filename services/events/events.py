@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, bindparam, func, select
@@ -37,6 +37,9 @@ from services.core.pagination import (
 )
 from services.events import badges
 
+# The longest an event may last, start to end (MAX_EVENT_DAYS in the app's config): its
+# check-in window, scan log and stats grow with it.
+MAX_EVENT_DAYS = 31
 ORGANIZER = "organizer"
 STAFF = "staff"
 ROLES = (ORGANIZER, STAFF)
@@ -93,6 +96,16 @@ def _check_span(starts_at: datetime, ends_at: datetime) -> None:
     if ends_at <= starts_at:
         raise InvalidInput(
             "An end must come after its start", errors={"ends_at": ["Must be after starts_at."]}
+        )
+
+
+def _check_event_span(starts_at: datetime, ends_at: datetime, max_days: int) -> None:
+    _check_span(starts_at, ends_at)
+    if ends_at - starts_at > timedelta(days=max_days):
+        raise InvalidInput(
+            f"An event lasts at most {max_days} days",
+            errors={"ends_at": [f"Must be at most {max_days} days after starts_at."]},
+            max_event_days=max_days,
         )
 
 
@@ -159,8 +172,9 @@ def create_event(
     now: datetime,
     venue: str | None = None,
     capacity: int | None = None,
+    max_days: int = MAX_EVENT_DAYS,
 ) -> Event:
-    _check_span(starts_at, ends_at)
+    _check_event_span(starts_at, ends_at, max_days)
     event = Event(
         name=name,
         starts_at=starts_at,
@@ -180,12 +194,18 @@ def create_event(
 
 
 def update_event(
-    session: Session, actor: User, event_id: uuid.UUID, changes: dict[str, Any], now: datetime
+    session: Session,
+    actor: User,
+    event_id: uuid.UUID,
+    changes: dict[str, Any],
+    now: datetime,
+    *,
+    max_days: int = MAX_EVENT_DAYS,
 ) -> Event:
     event = require_organizer(session, event_id, actor)
     starts_at = changes.get("starts_at", event.starts_at)
     ends_at = changes.get("ends_at", event.ends_at)
-    _check_span(starts_at, ends_at)
+    _check_event_span(starts_at, ends_at, max_days)
     outside = session.scalar(
         select(func.count())
         .select_from(EventSession)

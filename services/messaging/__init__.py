@@ -8,4 +8,7 @@ and `services.accounts.hints`.
 
 EXPORTS: dict[str, tuple[str, ...]] = {
     "follow_up_states": ("CANCELLED", "PLAN_ACTIVE", "SCHEDULED", "cancel_all_toward"),
+    # The offline push applies these without committing (commit=False), all in one transaction.
+    "messaging": ("mark_read",),
+    "followups": ("update_follow_up", "cancel_follow_up"),
 }

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -199,10 +200,15 @@ def run_worker(
     batch: int,
     interval: float,
     stop: threading.Event,
+    housekeeping: Callable[[], object] | None = None,
 ) -> None:
-    """Pass after pass until `stop` is set; waits `interval` seconds once caught up."""
+    """Pass after pass until `stop` is set; waits `interval` seconds once caught up.
+
+    `housekeeping` runs before each pass (the app purges expired Idempotency-Key answers)."""
     while not stop.is_set():
         try:
+            if housekeeping is not None:
+                housekeeping()
             report = deliver_due_follow_ups(session_factory, clock, policy, batch=batch, stop=stop)
         except Exception:  # the database went away, say: keep trying, don't die
             log.exception("follow-up delivery pass failed; retrying in %s s", interval)

@@ -456,8 +456,10 @@ def update_follow_up(
     *,
     now: datetime,
     policy: ThrottlePolicy,
+    commit: bool = True,
 ) -> FollowUp:
-    """Edit a scheduled follow-up's body, kind or time; a new time is validated again; commits."""
+    """Edit a scheduled follow-up's body, kind or time; a new time is validated again; commits
+    unless told not to (the offline push commits several changes at once)."""
     item = _owned_follow_up(session, owner, follow_up_id, lock=True)
     if item.status != SCHEDULED:
         raise FollowUpNotScheduled()
@@ -474,12 +476,15 @@ def update_follow_up(
         item.send_at, item.deliver_at = requested, deliver_at
         item.requeued, item.status_reason = False, None
     item.updated_at = now
-    session.commit()
+    if commit:
+        session.commit()
     return item
 
 
-def cancel_follow_up(session: Session, owner: User, follow_up_id: uuid.UUID, now: datetime) -> None:
-    """Cancel a scheduled follow-up (again: nothing changes); commits."""
+def cancel_follow_up(
+    session: Session, owner: User, follow_up_id: uuid.UUID, now: datetime, *, commit: bool = True
+) -> None:
+    """Cancel a scheduled follow-up (again: nothing changes); commits unless told not to."""
     item = _owned_follow_up(session, owner, follow_up_id, lock=True)
     if item.status == CANCELLED:
         return
@@ -488,4 +493,5 @@ def cancel_follow_up(session: Session, owner: User, follow_up_id: uuid.UUID, now
     _lock_side(session, item)
     item.status, item.status_reason, item.updated_at = CANCELLED, OWNER_CANCELLED, now
     settle_plan(session, item.plan_id, now)
-    session.commit()
+    if commit:
+        session.commit()

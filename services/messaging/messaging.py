@@ -25,7 +25,13 @@ from services.accounts import hints as hint_rules
 from services.core.db import is_postgresql
 from services.core.errors import InvalidInput, NotFound
 from services.core.models import Connection, Contact, FollowUp, Message, User
-from services.core.pagination import Page, decode_cursor, encode_cursor
+from services.core.pagination import (
+    Page,
+    cursor_time,
+    decode_cursor,
+    encode_cursor,
+    invalid_cursor,
+)
 from services.messaging.follow_up_states import (
     NO_KEY_UPDATE,
     cancel_all_toward,
@@ -383,17 +389,11 @@ def allowance(
 def _before(cursor: str):
     """Rows older than the (sent_at, id) position a cursor names (newest-first lists)."""
     raw_time, raw_id = decode_cursor(cursor, 2)
+    at = cursor_time(raw_time)
     try:
-        at = datetime.fromisoformat(raw_time)
         message_id = uuid.UUID(raw_id)
     except (TypeError, ValueError) as exc:
-        raise InvalidInput(
-            "The cursor is not one this API issued", errors={"cursor": ["Invalid cursor."]}
-        ) from exc
-    if at.tzinfo is None:
-        raise InvalidInput(
-            "The cursor is not one this API issued", errors={"cursor": ["Invalid cursor."]}
-        )
+        raise invalid_cursor() from exc
     return or_(Message.sent_at < at, and_(Message.sent_at == at, Message.id < message_id))
 
 
@@ -460,14 +460,24 @@ def _contact_of(session: Session, owner_id: uuid.UUID, other_id: uuid.UUID) -> u
     return row.id if row is not None and row.removed_at is None else None
 
 
-def mark_read(session: Session, owner: User, message_id: uuid.UUID, now: datetime) -> MessageView:
-    """Mark one message to me as read (the first read time is kept); commits."""
+def mark_read(
+    session: Session,
+    owner: User,
+    message_id: uuid.UUID,
+    now: datetime,
+    *,
+    at: datetime | None = None,
+    commit: bool = True,
+) -> MessageView:
+    """Mark one message to me as read (the first read time is kept); commits unless told not
+    to. `at`: when it was read, if not now (a phone that read it offline)."""
     message = session.get(Message, message_id)
     if message is None or message.recipient_id != owner.id:
         raise NotFound("No such message")
     if message.read_at is None:
-        message.read_at = now
-    session.commit()
+        message.read_at = at or now
+    if commit:
+        session.commit()
     return _view(message, owner.id, _contact_of(session, owner.id, message.sender_id))
 
 

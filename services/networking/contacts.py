@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from services.core.models import (
 from services.core.pagination import (
     Page,
     before_time_id,
+    cursor_time,
     decode_cursor,
     invalid_cursor,
     page_from_rows,
@@ -299,6 +301,19 @@ def strength_of(contact: Contact, now: datetime) -> int:
     return round(100 * base * 0.5 ** (days / STRENGTH_HALF_LIFE_DAYS))
 
 
+def going_cold_of(contact: Contact, now: datetime) -> bool:
+    """A real tie (base ≥ GOING_COLD_MIN_BASE) with nothing exchanged for GOING_COLD_AFTER_DAYS:
+    what the `going_cold` filter selects, for one contact."""
+    base = (
+        (0.30 if contact.met_in_person else 0.0)
+        + 0.20 * min(contact.sent_count, 5) / 5
+        + 0.25 * min(contact.received_count, 5) / 5
+        + 0.25 * min(contact.replies_received, 3) / 3
+    )
+    last = contact.last_interaction_at or contact.met_at
+    return base >= GOING_COLD_MIN_BASE and last < now - timedelta(days=GOING_COLD_AFTER_DAYS)
+
+
 # Reading and editing one's own contacts -------------------------------------------------
 
 
@@ -312,7 +327,7 @@ class ContactView:
 
     @property
     def person(self) -> dict:
-        return shared_profile(self.other)
+        return shared_profile(self.other, self.contact.frozen_display_name)
 
     @property
     def etag(self) -> str:
@@ -364,14 +379,23 @@ def list_contacts(
         )
     if q:
         needle = q.strip().lower()
-        # Only what the other person shares may match, or a search would reveal hidden fields.
+        # Only what the other person shares may match, or a search would reveal hidden fields;
+        # of someone who blocked me, only the name I still see.
+        live = Contact.frozen_display_name.is_(None)
         query = query.where(
             or_(
-                func.lower(other.display_name).contains(needle, autoescape=True),
+                and_(live, func.lower(other.display_name).contains(needle, autoescape=True)),
                 and_(
-                    other.share_company, func.lower(other.company).contains(needle, autoescape=True)
+                    live,
+                    other.share_company,
+                    func.lower(other.company).contains(needle, autoescape=True),
                 ),
-                and_(other.share_title, func.lower(other.title).contains(needle, autoescape=True)),
+                and_(
+                    live,
+                    other.share_title,
+                    func.lower(other.title).contains(needle, autoescape=True),
+                ),
+                func.lower(Contact.frozen_display_name).contains(needle, autoescape=True),
                 func.lower(Contact.note).contains(needle, autoescape=True),
             )
         )
@@ -417,11 +441,15 @@ def list_contacts(
 
 
 def _parse_strength_cursor(raw_at, raw_strength, raw_id):
+    ranked_at = cursor_time(raw_at)
     try:
-        ranked_at = datetime.fromisoformat(raw_at)
-        return ranked_at, float(raw_strength), uuid.UUID(raw_id)
+        strength = float(raw_strength)
+        after_id = uuid.UUID(raw_id)
     except (TypeError, ValueError) as exc:
         raise invalid_cursor() from exc
+    if not math.isfinite(strength):
+        raise invalid_cursor()
+    return ranked_at, strength, after_id
 
 
 MAX_TAGS = 20
@@ -439,8 +467,10 @@ def update_contact(
     changes: dict,
     if_match: str | None,
     now: datetime,
+    commit: bool = True,
 ) -> ContactView:
-    """Edit my private note and tags; with If-Match, a stale ETag is refused (412)."""
+    """Edit my private note and tags; with If-Match, a stale ETag is refused (412).
+    `commit=False` leaves the commit to the caller (the offline push)."""
     contact = owned_contact(session, owner, contact_id, lock=True)
     view = _view(session, contact, now)
     if if_match is not None and if_match.strip() not in ("*", view.etag):
@@ -456,8 +486,40 @@ def update_contact(
         contact.tags = [ContactTag(tag=t, owner_id=owner.id) for t in wanted]
     contact.version += 1
     contact.updated_at = now
-    session.commit()
+    if commit:
+        session.commit()
+    else:
+        session.flush()
     return _view(session, contact, now)
+
+
+def edit_contacts(
+    session: Session, owner: User, edits: dict[uuid.UUID, dict], now: datetime
+) -> None:
+    """Edit the note and tags of several of my contacts at once (the offline push): one locked
+    read for all of them, one flush; the caller commits. Same rules as `update_contact`."""
+    contacts = session.scalars(
+        select(Contact)
+        .where(Contact.id.in_(sorted(edits)))
+        .order_by(Contact.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    found = {c.id: c for c in contacts if c.owner_id == owner.id and c.removed_at is None}
+    for contact_id, changes in edits.items():
+        contact = found.get(contact_id)
+        if contact is None:
+            raise NotFound("No such contact")
+        if "note" in changes:
+            contact.note = changes["note"]
+        if "tags" in changes:
+            wanted = sorted({normalize_tag(t) for t in changes["tags"] if t.strip()})
+            if len(wanted) > MAX_TAGS:
+                raise InvalidInput(errors={"tags": [f"At most {MAX_TAGS} tags."]})
+            contact.tags = [ContactTag(tag=t, owner_id=owner.id) for t in wanted]
+        contact.version += 1
+        contact.updated_at = now
+    session.flush()
 
 
 def remove_contact(session: Session, owner: User, contact_id: uuid.UUID, now: datetime) -> None:
@@ -479,7 +541,8 @@ def remove_contact(session: Session, owner: User, contact_id: uuid.UUID, now: da
 def block_contact(session: Session, owner: User, contact_id: uuid.UUID, now: datetime) -> None:
     """Neither person may message or re-connect; the blocker's side is removed.
 
-    The blocked person keeps their side and only ever learns `blocked` when they try.
+    The blocked person keeps their side and only ever learns `blocked` when they try; from
+    then on their side shows the blocker's display name as it was, and nothing live.
     """
     # Same lock order as a send: the connection first, then the sides.
     connection = connection_of(session, owned_contact(session, owner, contact_id), lock=True)
@@ -490,8 +553,14 @@ def block_contact(session: Session, owner: User, contact_id: uuid.UUID, now: dat
     contact.removed_at = now
     contact.version += 1
     contact.updated_at = now
+    theirs = counterpart(session, contact, lock=True)
+    if theirs is not None and theirs.frozen_display_name is None:
+        # From now on the blocked person sees my name as it is now, and nothing else of me.
+        theirs.frozen_display_name = owner.display_name
+        theirs.version += 1
+        theirs.updated_at = now
     cancel_all_toward(session, contact, "blocked", now)
-    cancel_all_toward(session, counterpart(session, contact), "blocked", now)
+    cancel_all_toward(session, theirs, "blocked", now)
     session.commit()
 
 
@@ -500,7 +569,7 @@ def block_contact(session: Session, owner: User, contact_id: uuid.UUID, now: dat
 
 def _vcard(view: ContactView):
     card = vobject.vCard()
-    shared = shared_profile(view.other)
+    shared = view.person
     card.add("fn").value = shared["display_name"]
     given, _, family = shared["display_name"].rpartition(" ")
     card.add("n").value = vobject.vcard.Name(family=family or given, given=given if family else "")

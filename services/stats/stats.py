@@ -45,6 +45,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from services.core.errors import InvalidInput
 from services.core.models import (
     DOOR,
     Attendance,
@@ -67,6 +68,46 @@ from services.stats.arrival_buckets import (
 DEFAULT_BUCKET_MINUTES = 15
 MIN_BUCKET_MINUTES = 5
 MAX_BUCKET_MINUTES = 240
+# An answer (and a chart) holds at most this many arrival buckets: an event dated years back
+# with one old offline scan once made `bucket=5` answer 38 MB.
+MAX_BUCKETS = 2000
+
+
+class TooManyBuckets(InvalidInput):
+    reason = "too_many_buckets"
+    title = "The arrivals would need more buckets than one answer holds"
+
+
+def _bucket_estimate(span_seconds: int, bucket_minutes: int) -> int:
+    """At least as many buckets as the grid makes between two arrivals `span_seconds` apart:
+    whole widths, plus the partial buckets at both ends and one a DST change can add."""
+    return span_seconds // (bucket_minutes * 60) + 3
+
+
+def _check_bucket_count(span_seconds: int, bucket_minutes: int) -> None:
+    if _bucket_estimate(span_seconds, bucket_minutes) <= MAX_BUCKETS:
+        return
+    smallest = next(
+        (
+            minutes
+            for minutes in range(bucket_minutes + 1, MAX_BUCKET_MINUTES + 1)
+            if _bucket_estimate(span_seconds, minutes) <= MAX_BUCKETS
+        ),
+        None,
+    )
+    advice = (
+        f"Use bucket={smallest} or more."
+        if smallest is not None
+        else f"The arrivals span too long for any bucket up to {MAX_BUCKET_MINUTES} minutes."
+    )
+    raise TooManyBuckets(
+        f"At most {MAX_BUCKETS} buckets per answer. {advice}",
+        errors={"bucket": [advice]},
+        smallest_bucket=smallest,
+        max_buckets=MAX_BUCKETS,
+    )
+
+
 MIN_GROUP_SIZE = 5
 FOLLOW_UP_WINDOW = timedelta(days=7)
 RATE_DIGITS = 4
@@ -250,6 +291,7 @@ def _arrivals(
         return []
     zone = ZoneInfo(event.timezone)
     first, last = min(minutes), max(minutes)
+    _check_bucket_count(last - first, bucket_minutes)
     grid = BucketGrid(
         zone, bucket_minutes * 60, event.starts_at.astimezone(zone).date(), first, last
     )

@@ -105,6 +105,10 @@ MATRIX = [
     Rule("GET", "/v1/events/{event_id}/stats", 403),
     Rule("GET", "/v1/events/{event_id}/check-ins.csv", 403),
     Rule("GET", "/v1/events/{event_id}/stats/arrivals.png", 403),
+    # Offline sync: a pull shows only the caller's own world; a push needs its last_pulled_at.
+    Rule("GET", "/v1/sync/pull", 200),
+    Rule("POST", "/v1/sync/push", 422, body={}),
+    Rule("GET", "/v1/events/{event_id}/scanner-kit", 403),
 ]
 
 

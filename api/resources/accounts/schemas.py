@@ -1,7 +1,13 @@
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from api.fields import ClockTime, Instant, TimeZoneName
-from services.accounts.accounts import MIN_PASSWORD_LENGTH
+from services.accounts.accounts import MIN_PASSWORD_LENGTH, password_weakness
+
+
+def not_weak(password: str) -> None:
+    problem = password_weakness(password)
+    if problem:
+        raise ValidationError(problem)
 
 
 class QuietHoursSchema(Schema):
@@ -19,7 +25,9 @@ class ShareSchema(Schema):
 class RegisterSchema(Schema):
     email = fields.Email(required=True, validate=validate.Length(max=254))
     password = fields.String(
-        required=True, load_only=True, validate=validate.Length(min=MIN_PASSWORD_LENGTH, max=1024)
+        required=True,
+        load_only=True,
+        validate=[validate.Length(min=MIN_PASSWORD_LENGTH, max=1024), not_weak],
     )
     display_name = fields.String(required=True, validate=validate.Length(min=1, max=120))
     timezone = TimeZoneName(metadata={"example": "Europe/Berlin"})

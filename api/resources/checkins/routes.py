@@ -6,10 +6,10 @@ from api.auth import current_user
 from api.db import db_session, now
 from api.extensions import Blueprint
 from api.resources.checkins.schemas import (
-    CheckInPageSchema,
     CheckInResultSchema,
     CheckInScanSchema,
     ScanLogArgsSchema,
+    ScanLogPageSchema,
 )
 from services.checkin import checkins
 
@@ -40,10 +40,11 @@ class CheckIns(MethodView):
 
     @blp.authenticated
     @blp.arguments(ScanLogArgsSchema, location="query")
-    @blp.response(200, CheckInPageSchema)
+    @blp.response(200, ScanLogPageSchema)
     @blp.problems(403, 404)
     def get(self, args, event_id: UUID):
-        """The scan log for devices catching up: stored entries and exits (staff)."""
+        """The scan log for devices catching up: stored entries and exits (staff); with
+        `since`, also the scans undone after it, as `undone` tombstones."""
         return checkins.scan_log(db_session(), current_user(), event_id, **args)
 
 

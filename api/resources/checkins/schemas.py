@@ -79,4 +79,17 @@ class CheckInRecordSchema(Schema):
     client_scan_id = fields.String(allow_none=True)
 
 
-CheckInPageSchema = page_of(CheckInRecordSchema, "CheckInPageSchema")
+class UndoneScanSchema(Schema):
+    check_in_id = fields.UUID(required=True)
+    undone_at = Instant(required=True)
+
+
+class ScanLogPageSchema(page_of(CheckInRecordSchema, "CheckInPageSchema")):
+    undone = fields.List(
+        fields.Nested(UndoneScanSchema),
+        required=True,
+        metadata={
+            "description": "With `since`: scans undone after it (tombstones to drop); "
+            "empty without `since`"
+        },
+    )

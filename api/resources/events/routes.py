@@ -1,5 +1,6 @@
 from uuid import UUID
 
+from flask import current_app
 from flask.views import MethodView
 
 from api.auth import current_user
@@ -26,9 +27,28 @@ blp = Blueprint(
 
 
 def registration_view(registration):
+    """A registration as the caller may see it: the badge code (and the URL its QR encodes)
+    only for the badge's owner. Staff and organizers see names and status; the scanner reads
+    the code off the badge, so nobody can connect with attendees without meeting them."""
+    if registration.user_id != current_user().id:
+        return _WithoutBadge(registration)
     return WithExtra(
         registration, badge_url=badges.badge_url(public_base_url(), registration.badge_code)
     )
+
+
+class _WithoutBadge:
+    def __init__(self, registration) -> None:
+        self._registration = registration
+
+    def __getattr__(self, name):
+        if name in ("badge_code", "badge_url"):
+            raise AttributeError(name)  # marshmallow leaves the field out
+        return getattr(self._registration, name)
+
+
+def _max_event_days() -> int:
+    return current_app.config["MAX_EVENT_DAYS"]
 
 
 @blp.route("/events")
@@ -38,7 +58,9 @@ class Events(MethodView):
     @blp.response(201, EventWithRoleSchema, location="/v1/events/{id}")
     def post(self, data):
         """Create an event; the caller becomes its organizer."""
-        event = events.create_event(db_session(), current_user(), now=now(), **data)
+        event = events.create_event(
+            db_session(), current_user(), now=now(), max_days=_max_event_days(), **data
+        )
         return WithExtra(event, my_role=events.ORGANIZER)
 
 
@@ -59,7 +81,9 @@ class EventItem(MethodView):
     @blp.problems(403, 404)
     def patch(self, changes, event_id: UUID):
         """Change an event (organizers only)."""
-        event = events.update_event(db_session(), current_user(), event_id, changes, now())
+        event = events.update_event(
+            db_session(), current_user(), event_id, changes, now(), max_days=_max_event_days()
+        )
         return WithExtra(event, my_role=events.ORGANIZER)
 
 

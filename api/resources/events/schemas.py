@@ -64,10 +64,15 @@ class RegistrationSchema(Schema):
     id = fields.UUID(dump_only=True)
     event_id = fields.UUID(dump_only=True)
     user_id = fields.UUID(dump_only=True)
-    badge_code = fields.String(dump_only=True)
+    badge_code = fields.String(
+        dump_only=True, metadata={"description": "Only in the badge owner's own answers"}
+    )
     badge_url = fields.String(
         dump_only=True,
-        metadata={"description": "What the badge QR encodes: <PUBLIC_BASE_URL>/b/<badge_code>"},
+        metadata={
+            "description": "What the badge QR encodes: <PUBLIC_BASE_URL>/b/<badge_code> "
+            "(owner only)"
+        },
     )
     status = fields.String(
         dump_only=True,
