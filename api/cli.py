@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shlex
-import logging
 import signal
 import threading
 from pathlib import Path
