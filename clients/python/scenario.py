@@ -97,7 +97,10 @@ def main(base_url: str) -> None:
     ana_reg = expect(register_for_event.sync(event.id, client=ana), Registration)
     ben_reg = expect(register_for_event.sync(event.id, client=ben), Registration)
     assert ana_reg.status is RegistrationStatus.REGISTERED
-    step(f"both registered (registerForEvent), badge {ana_reg.badge_code[:6]}…")
+    # badge_code and badge_url are in the badge owner's own answers only (else Unset).
+    ana_badge, ben_badge = expect(ana_reg.badge_code, str), expect(ben_reg.badge_code, str)
+    ana_badge_url = expect(ana_reg.badge_url, str)
+    step(f"both registered (registerForEvent), badge {ana_badge[:6]}…")
 
     png = expect(get_badge_png.sync(ana_reg.id, client=ana), File)
     data = png.payload.read()
@@ -108,22 +111,20 @@ def main(base_url: str) -> None:
         scan_badge.sync(
             event.id,
             client=organizer,
-            body=CheckInScan(badge=ana_reg.badge_url, device_id="door-1"),
+            body=CheckInScan(badge=ana_badge_url, device_id="door-1"),
         ),
         CheckInResult,
     )
     assert scan.status is CheckInResultStatus.CHECKED_IN, scan.status
     again = expect(
-        scan_badge.sync(event.id, client=organizer, body=CheckInScan(badge=ana_reg.badge_code)),
+        scan_badge.sync(event.id, client=organizer, body=CheckInScan(badge=ana_badge)),
         CheckInResult,
     )
     assert again.status is CheckInResultStatus.ALREADY_CHECKED_IN
     step("door scan (scanBadge): checked_in, then already_checked_in")
 
     contact = expect(
-        scan_contact.sync(
-            client=ana, body=ContactScan(badge=ben_reg.badge_code, event_id=event.id)
-        ),
+        scan_contact.sync(client=ana, body=ContactScan(badge=ben_badge, event_id=event.id)),
         Contact,
     )
     assert contact.display_name == "Ben" and contact.met_in_person
@@ -175,7 +176,7 @@ def main(base_url: str) -> None:
                 client_scan_id=str(uuid.uuid4()),
                 kind=QueuedScanKind.CHECK_IN,
                 event_id=event.id,
-                badge=ben_reg.badge_code,
+                badge=ben_badge,
                 scanned_at=now - timedelta(minutes=5),
                 device_id="door-2-offline",
             ),

@@ -60,6 +60,9 @@ export async function scenario(baseUrl: string): Promise<void> {
     );
   const anaReg = await reg(ana);
   const benReg = await reg(ben);
+  // badge_code and badge_url are in the badge owner's own answers only.
+  const anaBadgeUrl: string = must(anaReg.badge_url, "badge_url");
+  const benBadge: string = must(benReg.badge_code, "badge_code");
   const status: "registered" | "cancelled" = anaReg.status;
 
   // The badge PNG as bytes.
@@ -72,14 +75,14 @@ export async function scenario(baseUrl: string): Promise<void> {
   // Door scan: the status is a closed enum.
   const scanned = await organizer.POST("/v1/events/{event_id}/check-ins", {
     params: { path: { event_id: eventId } },
-    body: { badge: anaReg.badge_url, device_id: "door-1" },
+    body: { badge: anaBadgeUrl, device_id: "door-1" },
   });
   const scanStatus: Schemas["CheckInResult"]["status"] = must(scanned.data, "scan").status;
   const checkedIn: boolean = scanStatus === "checked_in";
 
   // Contact scan, then a note with If-Match from the typed ETag.
   const met = await ana.POST("/v1/contacts/scan", {
-    body: { badge: benReg.badge_code, event_id: eventId },
+    body: { badge: benBadge, event_id: eventId },
   });
   const contact: Schemas["Contact"] = must(met.data, "contact");
   const etag: ContactETag = contact.etag;
@@ -118,7 +121,7 @@ export async function scenario(baseUrl: string): Promise<void> {
           client_scan_id: crypto.randomUUID(),
           kind: "check_in",
           event_id: eventId,
-          badge: benReg.badge_code,
+          badge: benBadge,
           scanned_at: new Date(now - 300_000).toISOString(),
         },
       ],

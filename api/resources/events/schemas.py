@@ -65,13 +65,15 @@ class RegistrationSchema(Schema):
     event_id = fields.UUID(dump_only=True)
     user_id = fields.UUID(dump_only=True)
     badge_code = fields.String(
-        dump_only=True, metadata={"description": "Only in the badge owner's own answers"}
+        dump_only=True,
+        metadata={"maybe_absent": True, "description": "Only in the badge owner's own answers"},
     )
     badge_url = fields.String(
         dump_only=True,
         metadata={
+            "maybe_absent": True,
             "description": "What the badge QR encodes: <PUBLIC_BASE_URL>/b/<badge_code> "
-            "(owner only)"
+            "(owner only)",
         },
     )
     status = fields.String(
