@@ -37,7 +37,9 @@ lock:
 	$(BIN)/uv pip compile pyproject.toml --extra dev $(LOCK_FLAGS) -c requirements.lock \
 	  -o requirements-dev.lock
 
-## run: install, migrate DATABASE_URL (default SQLite under instance/), serve on HOST:PORT
+## run: install, migrate DATABASE_URL (default SQLite under instance/), serve on HOST:PORT, and
+## deliver follow-ups and pushes on a thread of the server (IN_PROCESS_WORKER=0 turns it off)
+run: export IN_PROCESS_WORKER ?= 1
 run: migrate
 	$(BIN)/gunicorn --config gunicorn.conf.py 'api:create_app()'
 
@@ -49,10 +51,10 @@ serve: export GUNICORN_THREADS ?= 4
 serve: require-database-url migrate
 	$(BIN)/gunicorn --config gunicorn.conf.py 'api:create_app()'
 
-## worker: the follow-up delivery worker to run beside `make serve` (one or more)
+## worker: the delivery worker (follow-ups, pushes) to run beside `make serve` (one or more)
 worker: export WELLSPRING_ENV = production
 worker: require-database-url $(VENV)/.installed
-	$(BIN)/flask --app api deliver-follow-ups --loop --interval 30
+	$(BIN)/flask --app api deliver-follow-ups --loop --interval 5
 
 .PHONY: require-database-url
 require-database-url:

@@ -24,6 +24,7 @@ from services.accounts import accounts
 from services.core.clock import SystemClock
 from services.core.db import make_engine
 from services.core.errors import InvalidInput
+from services.push.providers import PushConfig
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 
@@ -44,6 +45,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["wellspring.db"] = Database.for_engine(engine)
     app.extensions["wellspring.clock"] = app.config.get("CLOCK") or SystemClock()
     app.extensions[THROTTLE_POLICY] = build_throttle_policy(app.config)
+    # Parsed at start: a malformed WEBPUSH_ENDPOINT_ALLOWLIST stops the app, not a request.
+    app.extensions["wellspring.push_allowlist"] = PushConfig.from_mapping(app.config).allowlist()
 
     _register_request_id(app)
     app.after_request(set_safety_headers)
@@ -79,8 +82,10 @@ def build_api(app: Flask) -> Api:
     from api.resources.events.routes import blp as events_blp
     from api.resources.followups.routes import blp as followups_blp
     from api.resources.health.routes import blp as health_blp
+    from api.resources.meetings.routes import blp as meetings_blp
     from api.resources.messaging.routes import blp as messaging_blp
     from api.resources.offline.routes import blp as offline_blp
+    from api.resources.push.routes import blp as push_blp
     from api.resources.stats.routes import blp as stats_blp
     from api.resources.sync.routes import blp as sync_blp
 
@@ -113,7 +118,14 @@ def build_api(app: Flask) -> Api:
         sync_blp,
     ):
         api.register_blueprint(blueprint)
-    for blueprint in (messaging_blp, followups_blp, stats_blp, offline_blp):
+    for blueprint in (
+        messaging_blp,
+        followups_blp,
+        stats_blp,
+        offline_blp,
+        push_blp,
+        meetings_blp,
+    ):
         api.register_blueprint(blueprint)
     return api
 

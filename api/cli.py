@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 
+from api import worker
 from api.compat import breaking_changes
 from api.contract import canonical
 from api.demo import seeder
@@ -22,6 +23,16 @@ from services.core.timezones import is_valid_timezone, zone
 from services.messaging import delivery
 
 log = logging.getLogger("wellspring.worker")
+
+
+def purge_expired_idempotency_answers(session_factory, clock) -> int:
+    """Delete Idempotency-Key answers past their 24 hours; every worker loop runs it (the
+    follow-up worker before each pass; an in-process worker should too)."""
+    with session_factory() as session:
+        purged = idempotency.purge_expired(session, clock.now())
+    if purged:
+        log.info("purged %d expired idempotency answers", purged)
+    return purged
 
 
 def spec_json(app: Flask) -> str:
@@ -94,7 +105,7 @@ def register_commands(app: Flask) -> None:
         help="Follow-ups handled per pass at most.",
     )
     def deliver_follow_ups(loop: bool, interval: float, batch: int) -> None:
-        """Deliver due follow-ups (one pass, or --loop); safe to run several at once."""
+        """Deliver due follow-ups and pushes (one pass, or --loop); safe to run several at once."""
         from api.db import clock
         from api.policy import throttle_policy
 
@@ -102,11 +113,7 @@ def register_commands(app: Flask) -> None:
         the_clock = clock()
 
         def purge_expired_answers() -> int:
-            with db.session_factory() as session:
-                purged = idempotency.purge_expired(session, the_clock.now())
-            if purged:
-                log.info("purged %d expired idempotency answers", purged)
-            return purged
+            return purge_expired_idempotency_answers(db.session_factory, the_clock)
 
         if not loop:
             purged = purge_expired_answers()
@@ -115,17 +122,23 @@ def register_commands(app: Flask) -> None:
                 db.session_factory, the_clock, throttle_policy(), batch=batch
             )
             click.echo(f"follow-up delivery: {report}")
+            pusher = worker.push_worker(current_app)
+            try:
+                decided, sent = pusher.run_pass(db.session_factory, the_clock)
+            finally:
+                pusher.close()
+            click.echo(f"push: {decided}; {sent}")
             return
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
-        click.echo(f"delivering follow-ups every {interval:g} s (batch {batch}); Ctrl-C stops")
-        delivery.run_worker(
-            db.session_factory,
-            clock(),
-            throttle_policy(),
-            batch=batch,
+        click.echo(
+            f"delivering follow-ups every {interval:g} s (batch {batch}), then pushes; Ctrl-C stops"
+        )
+        worker.run_delivery_loop(
+            current_app,
             interval=interval,
+            batch=batch,
             stop=stop,
             housekeeping=purge_expired_answers,
         )

@@ -15,6 +15,22 @@ DEVELOPMENT = "development"
 PRODUCTION = "production"
 
 
+PUSH_SETTINGS = (
+    "APNS_KEY_FILE",
+    "APNS_KEY_ID",
+    "APNS_TEAM_ID",
+    "APNS_TOPIC",
+    "APNS_ENDPOINT",
+    "FCM_CREDENTIALS_FILE",
+    "FCM_PROJECT_ID",
+    "FCM_ENDPOINT",
+    "VAPID_PRIVATE_KEY_FILE",
+    "VAPID_SUBJECT",
+    "WEBPUSH_ENDPOINT_ALLOWLIST",
+    "PUSH_TIMEOUT",
+)
+
+
 class InsecureConfiguration(RuntimeError):
     """Raised at startup: the app refuses to serve with settings only fit for a laptop."""
 
@@ -43,6 +59,8 @@ def config_from_environment() -> dict[str, Any]:
         "ANDROID_CERT_SHA256": os.environ.get("ANDROID_CERT_SHA256", ""),
         "APP_STORE_URL": os.environ.get("APP_STORE_URL", ""),
         "PLAY_STORE_URL": os.environ.get("PLAY_STORE_URL", ""),
+        # Push providers (docs/push-notifications.md); a provider missing any is not used.
+        **{name: os.environ.get(name) for name in PUSH_SETTINGS},
         # Request bodies (api/limits.py, docs/limits.md): 413 above these, unread.
         "MAX_CONTENT_LENGTH": int(
             os.environ.get("MAX_CONTENT_LENGTH", str(DEFAULT_MAX_CONTENT_LENGTH))

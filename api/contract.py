@@ -133,6 +133,11 @@ def install(api, server_url: str | None) -> None:
 def apply_conventions(spec: dict[str, Any], *, server_url: str | None) -> dict[str, Any]:
     spec = copy.deepcopy(spec)
     schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    if REASON in schemas:
+        raise ValueError(
+            f"a schema named {REASON}Schema takes the component name {REASON!r}, which is the "
+            "enum of every reason: rename that schema class"
+        )
     schemas[REASON] = reason_schema()
     for path, method, operation in operations(spec):
         if not operation.get("operationId"):
@@ -140,6 +145,8 @@ def apply_conventions(spec: dict[str, Any], *, server_url: str | None) -> dict[s
             if name:
                 operation["operationId"] = name
         _type_bodies_and_headers(spec, operation)
+    for schema in schemas.values():
+        _nullable_refs(schema)
     _require_response_fields(spec)
     _refer_reasons(spec)
     _document_429s(spec)
@@ -315,6 +322,24 @@ def _require(schema: dict[str, Any], *, also_a_request: bool) -> None:
         # An inline object (a Dict or a nested dict without a component) follows its parent.
         if prop.get("type") == "object" and "properties" in prop:
             _require(prop, also_a_request=also_a_request)
+
+
+def _nullable_refs(node: Any) -> None:
+    """apispec writes a nullable nested schema as `anyOf: [X, {type: object, nullable: true}]`,
+    which generators read as "X or any object"; it becomes `anyOf: [X], nullable: true`."""
+    if isinstance(node, dict):
+        parts = node.get("anyOf")
+        if isinstance(parts, list) and len(parts) == 2:
+            refs = [p for p in parts if "$ref" in p]
+            loose = [p for p in parts if p == {"nullable": True, "type": "object"}]
+            if len(refs) == 1 and len(loose) == 1:
+                node["anyOf"] = refs
+                node["nullable"] = True
+        for value in node.values():
+            _nullable_refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            _nullable_refs(value)
 
 
 def _refer_reasons(spec: dict[str, Any]) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from services.accounts import hints as hint_rules
 from services.core.errors import EmailTaken, InvalidCredentials, InvalidToken
 from services.core.models import AccessToken, User
+from services.push import devices as push_devices
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -143,7 +144,9 @@ def user_for_token(session: Session, token: str) -> tuple[User, AccessToken]:
 
 
 def revoke_token(session: Session, access: AccessToken, now: datetime) -> None:
+    """Sign a session out: its token stops working and the push devices it registered go."""
     access.revoked_at = now
+    push_devices.forget_session_devices(session, access.id)
     session.commit()
 
 

@@ -3,10 +3,11 @@
 Erasure keeps the rows that event aggregates count (registrations, check-ins, connections)
 but leaves nothing personal in them: the user row becomes "deleted user" with no email,
 profile or password; their notes, tags, tokens, idempotency answers and scan receipts go; the
-bodies of messages they sent and of their pending follow-ups are blanked. Other people's
-contact entries read the profile live, so they show "deleted user" at once (and one that froze
-their name at a block is set to it). Answers stored for other people's Idempotency-Keys that
-show the person (an add-staff, a scan of their badge) are dropped.
+bodies of messages they sent and of their pending follow-ups are blanked; their push devices,
+settings and notifications go, and so do the previews of their messages in others' outboxes.
+Other people's contact entries read the profile live, so they show "deleted user" at once (and
+one that froze their name at a block is set to it). Answers stored for other people's
+Idempotency-Keys that show the person (an add-staff, a scan of their badge) are dropped.
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ from services.core.models import (
     ScanReceipt,
     User,
 )
+from services.meetings.erasure import forget_person
 from services.messaging.follow_up_states import CANCELLED, PLAN_ACTIVE, SCHEDULED
+from services.push import privacy as push_privacy
 
 DELETED_NAME = "deleted user"
 ERASED_BODY = ""
@@ -176,6 +179,7 @@ def export_user_data(session: Session, user: User) -> dict[str, Any]:
             }
             for p in plans
         ],
+        **push_privacy.export_push_data(session, user.id),
     }
 
 
@@ -219,6 +223,8 @@ def _erase(session: Session, user: User, now: datetime) -> None:
         .where(Contact.other_id == user_id, Contact.frozen_display_name.is_not(None))
         .values(frozen_display_name=DELETED_NAME, updated_at=now)
     )
+    # Meetings: requests withdrawn, booked meetings cancelled, tags and calendar link dropped.
+    forget_person(session, user_id, now)
     # 3. The user row.
     user.email = f"deleted-{user_id.hex}@deleted.invalid"
     user.display_name = DELETED_NAME
@@ -253,6 +259,8 @@ def _erase(session: Session, user: User, now: datetime) -> None:
     session.execute(delete(AccessToken).where(AccessToken.user_id == user_id))
     session.execute(delete(ScanReceipt).where(ScanReceipt.scanner_id == user_id))
     session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.user_id == user_id))
+    # Push: no more pushes to me, and nothing of mine (message previews) in others' outboxes.
+    push_privacy.erase_push_data(session, user_id)
     # Other people's stored answers that show me (add-staff: my email and name; a scan of my
     # badge: my profile or name) go too: each names my id or one of my registrations.
     forget_answers_mentioning(

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Uuid,
     false,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -87,6 +88,9 @@ class User(Base):
     share_company: Mapped[bool] = mapped_column(Boolean, default=True)
     share_title: Mapped[bool] = mapped_column(Boolean, default=True)
     share_headline: Mapped[bool] = mapped_column(Boolean, default=True)
+    # What the person offers and seeks (normalised tags, services/meetings/tags.py).
+    offers: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    seeks: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     created_at: Mapped[datetime]
     profile_updated_at: Mapped[datetime]
     deleted_at: Mapped[datetime | None]
@@ -138,6 +142,12 @@ class Event(Base):
     )
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # 1:1 meetings (services/meetings/setup.py): slot length, and the blocks of meeting hours
+    # as [{"starts_at": ISO UTC, "ends_at": ISO UTC}] in time order.
+    meeting_slot_minutes: Mapped[int] = mapped_column(
+        Integer, default=30, server_default=text("30")
+    )
+    meeting_hours: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
 
 
 class EventStaff(Base):
@@ -220,6 +230,12 @@ class Registration(Base):
     # the person's live one.
     checked_in_at_door: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     exchange_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    # Meetings (services/meetings): the opt-in to recommendations and requests from strangers,
+    # and the pending meeting requests counted against the caps, changed in the transaction
+    # that makes, answers or cancels a request.
+    discoverable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    pending_requests_out: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    pending_requests_in: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
     user: Mapped[User] = relationship()
 
@@ -519,6 +535,123 @@ class FollowUp(Base):
     updated_at: Mapped[datetime]
 
 
+# Push notifications -----------------------------------------------------------------------
+
+
+class PushDevice(Base):
+    """A phone or browser that receives pushes: an APNs/FCM token or a Web Push subscription.
+
+    One account per token: registering a known token moves it to the caller. `session_id` is the
+    access token (session) that registered it, so signing that session out removes the device.
+    """
+
+    __tablename__ = "push_devices"
+    __table_args__ = (UniqueConstraint("provider", "token_hash"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    provider: Mapped[str] = mapped_column(String(10))  # apns | fcm | webpush
+    platform: Mapped[str] = mapped_column(String(10))  # ios | android | web
+    token: Mapped[str] = mapped_column(Text)  # the device token, or the Web Push endpoint
+    token_hash: Mapped[str] = mapped_column(String(64))  # SHA-256 of `token`, for uniqueness
+    p256dh: Mapped[str | None] = mapped_column(String(200))
+    auth: Mapped[str | None] = mapped_column(String(100))
+    app_version: Mapped[str | None] = mapped_column(String(40))
+    locale: Mapped[str | None] = mapped_column(String(35))
+    session_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class NotificationSettings(Base):
+    """A person's push choices (no row: the defaults). Its row is also the lock that makes the
+    per-person push limits exact when several workers decide at once."""
+
+    __tablename__ = "notification_settings"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    messages: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    contacts: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    invitations: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    meetings: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    previews: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    updated_at: Mapped[datetime]
+
+
+class Notification(Base):
+    """The notification outbox and the in-app feed: one row per thing that happened to `user`,
+    written in the transaction of the change that causes it; the worker decides it (sent,
+    dropped, collapsed into a later one, or held until `due_at`) and fans it out to devices."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        Index("ix_notifications_status_due_at", "status", "due_at"),
+        Index("ix_notifications_user_id_created_at_id", "user_id", "created_at", "id"),
+        Index("ix_notifications_user_id_status_sent_at", "user_id", "status", "sent_at"),
+        Index(
+            "ix_notifications_user_id_collapse_key_status_sent_at",
+            "user_id",
+            "collapse_key",
+            "status",
+            "sent_at",
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(12))  # queued | sent | dropped | collapsed
+    status_reason: Mapped[str | None] = mapped_column(String(40))
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    contact_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL"), index=True
+    )
+    event_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("events.id", ondelete="SET NULL"))
+    meeting_id: Mapped[uuid.UUID | None]
+    message_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL"), index=True
+    )
+    collapse_key: Mapped[str | None] = mapped_column(String(64))
+    title: Mapped[str | None] = mapped_column(String(200))  # None: made from the actor's name
+    preview: Mapped[str | None] = mapped_column(Text)  # the message text; pushed only with previews
+    collapsed_count: Mapped[int] = mapped_column(Integer, default=1)
+    payload: Mapped[dict[str, Any] | None]  # what was pushed, once decided
+    created_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+
+class PushDelivery(Base):
+    """One decided notification to one device: the send queue, with its retries."""
+
+    __tablename__ = "push_deliveries"
+    __table_args__ = (
+        Index("ix_push_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    notification_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("notifications.id", ondelete="CASCADE"), index=True
+    )
+    device_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("push_devices.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(10))  # queued | sent | failed | dropped
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    give_up_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
 # Retries ----------------------------------------------------------------------------------
 
 
@@ -542,6 +675,188 @@ class IdempotencyRecord(Base):
     response_headers: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+
+
+# Meetings (services/meetings) -------------------------------------------------------------
+#
+# Columns added elsewhere: users.offers / users.seeks (normalised tags), registrations.
+# discoverable and the two pending-request counters, events.meeting_slot_minutes and
+# events.meeting_hours.
+
+ACTIVE_MEETING = text("status <> 'cancelled'")
+
+
+class MeetingSpot(Base):
+    """A table (or corner) at the venue where 1:1 meetings happen; `capacity` meetings at once."""
+
+    __tablename__ = "meeting_spots"
+    __table_args__ = (
+        UniqueConstraint("event_id", "name"),
+        CheckConstraint("capacity >= 1", name="capacity_positive"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(120))
+    capacity: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime]
+
+
+class MatchTag(Base):
+    """One tag of a discoverable registration, as the recommendations read it.
+
+    A copy of the person's offers, seeks and primary focus (kind `offer`/`seek`/`focus`),
+    kept only while the registration is discoverable, so ranking an event reads one index
+    range per tag of the caller instead of every attendee. `shuffle_key` orders ties
+    differently for each viewer and day (services/meetings/recommendations.py).
+    """
+
+    __tablename__ = "match_tags"
+    __table_args__ = (
+        Index(
+            "ix_match_tags_event_id_kind_tag_user_id_shuffle_key",
+            "event_id",
+            "kind",
+            "tag",
+            "user_id",
+            "shuffle_key",
+        ),
+        Index("ix_match_tags_event_id_user_id", "event_id", "user_id"),
+    )
+
+    registration_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("registrations.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)  # offer | seek | focus
+    tag: Mapped[str] = mapped_column(String(120), primary_key=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    shuffle_key: Mapped[int] = mapped_column(Integer)
+
+
+class MeetingRequest(Base):
+    """A request for a 1:1 meeting at an event, with 1-3 proposed slot starts."""
+
+    __tablename__ = "meeting_requests"
+    __table_args__ = (
+        # One pending request per sender, recipient and event: a second is refused, not queued.
+        Index(
+            "uq_meeting_requests_pending_pair",
+            "event_id",
+            "from_user_id",
+            "to_user_id",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index(
+            "ix_meeting_requests_from_user_id_to_user_id_event_id_status",
+            "from_user_id",
+            "to_user_id",
+            "event_id",
+            "status",
+        ),
+        Index("ix_meeting_requests_from_user_id_created_at_id", "from_user_id", "created_at", "id"),
+        Index("ix_meeting_requests_to_user_id_created_at_id", "to_user_id", "created_at", "id"),
+        Index("ix_meeting_requests_event_id_status", "event_id", "status"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    from_user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    to_user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    from_registration_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("registrations.id", ondelete="CASCADE")
+    )
+    to_registration_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("registrations.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(10))  # offer | ask
+    message: Mapped[str] = mapped_column(Text)
+    slots: Mapped[list[str]] = mapped_column(JSON)  # ISO UTC instants, sorted
+    status: Mapped[str] = mapped_column(String(20))  # pending | accepted | declined | cancelled
+    created_at: Mapped[datetime]
+    responded_at: Mapped[datetime | None]
+
+
+class Meeting(Base):
+    """A booked 1:1 meeting: a slot, a seat at a spot, two people.
+
+    Exactly-once is the database's job: an active meeting holds its seat through
+    `uq_meetings_active_seat`, and each person's time through meeting_participants.
+    """
+
+    __tablename__ = "meetings"
+    __table_args__ = (
+        Index(
+            "uq_meetings_active_seat",
+            "spot_id",
+            "seat",
+            "starts_at",
+            unique=True,
+            sqlite_where=ACTIVE_MEETING,
+            postgresql_where=ACTIVE_MEETING,
+        ),
+        Index("ix_meetings_event_id_status", "event_id", "status"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    request_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("meeting_requests.id", ondelete="CASCADE"), unique=True
+    )
+    requester_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    recipient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    spot_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meeting_spots.id", ondelete="CASCADE"))
+    seat: Mapped[int] = mapped_column(Integer)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(20))  # booked | cancelled | held
+    created_at: Mapped[datetime]
+    cancelled_at: Mapped[datetime | None]
+    cancelled_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    held_at: Mapped[datetime | None]
+
+    spot: Mapped[MeetingSpot] = relationship(lazy="joined", innerjoin=True)
+
+
+class MeetingParticipant(Base):
+    """One person's hold on a slot: no one is in two active meetings starting at once."""
+
+    __tablename__ = "meeting_participants"
+    __table_args__ = (
+        Index(
+            "uq_meeting_participants_active_user_id_starts_at",
+            "user_id",
+            "starts_at",
+            unique=True,
+            sqlite_where=text("active"),
+            postgresql_where=text("active"),
+        ),
+    )
+
+    meeting_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    starts_at: Mapped[datetime]
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class CalendarFeed(Base):
+    """A person's calendar feed token (SHA-256 kept); rotating replaces it."""
+
+    __tablename__ = "calendar_feeds"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
 
 
 # Offline sync -----------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -201,10 +201,13 @@ def run_worker(
     interval: float,
     stop: threading.Event,
     housekeeping: Callable[[], object] | None = None,
+    steps: Sequence[Callable[[], object]] = (),
 ) -> None:
     """Pass after pass until `stop` is set; waits `interval` seconds once caught up.
 
-    `housekeeping` runs before each pass (the app purges expired Idempotency-Key answers)."""
+    `housekeeping` runs before each pass (the app purges expired Idempotency-Key answers);
+    `steps` run after the follow-ups in every pass (push delivery is one: it works until it is
+    caught up itself), one failing is logged and tried again next pass."""
     while not stop.is_set():
         try:
             if housekeeping is not None:
@@ -216,5 +219,10 @@ def run_worker(
             continue
         if report.processed:
             log.info("follow-up delivery pass: %s", report)
+        for step in steps:
+            try:
+                step()
+            except Exception:
+                log.exception("delivery step %s failed; next pass", getattr(step, "__name__", step))
         if report.processed < batch:
             stop.wait(interval)

@@ -47,6 +47,7 @@ from services.messaging.throttle import (
     refusal_error,
 )
 from services.networking.contacts import Blocked, counterpart, owned_contact
+from services.push import outbox
 
 KINDS = ("thank_you", "offer", "ask", "check_in", "other")
 MAX_BODY_LENGTH = 5000
@@ -309,6 +310,17 @@ def write_message(session: Session, pair: Pair, kind: str, body: str, now: datet
     # A message from the contact ends the automated follow-ups they planned toward the sender.
     cancel_plans_toward(session, pair.theirs, CONTACT_REPLIED, now)
     session.flush()
+    # Its push is queued in this transaction: sent only if the message commits.
+    outbox.notify_message_received(
+        session,
+        recipient_id=mine.other_id,
+        sender_id=mine.owner_id,
+        recipient_contact_id=pair.theirs.id if pair.theirs is not None else None,
+        connection_id=pair.connection.id,
+        message_id=message.id,
+        text=body,
+        now=now,
+    )
     return message
 
 

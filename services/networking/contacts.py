@@ -42,7 +42,9 @@ from services.core.pagination import (
 )
 from services.core.sqlfunctions import days_between
 from services.events import badges, events
+from services.meetings.booking import mark_held_by_scan
 from services.messaging.follow_up_states import cancel_all_toward
+from services.push import outbox
 
 
 class OwnBadge(InvalidInput):
@@ -215,8 +217,24 @@ def apply_exchange(
         mine.version += 1
         created = True
     if _new:
-        _side(session, connection, other, scanner, event, met_at, now)
+        theirs, _ = _side(session, connection, other, scanner, event, met_at, now)
         _count_exchange(session, scanner_registration.id, registration.id)
+        # The person whose badge was scanned learns of it (queued in this transaction).
+        outbox.notify_contact_exchanged(
+            session,
+            scanned_id=other.id,
+            scanner_id=scanner.id,
+            scanned_contact_id=theirs.id,
+            event_id=event.id,
+            now=now,
+        )
+    if mark_held_by_scan(session, event_id=event.id, people=(scanner.id, other.id), at=met_at):
+        # They scanned each other at their booked meeting: face to face, on both sides.
+        for side in (mine, counterpart(session, mine)):
+            if side is not None and not side.met_in_person:
+                side.met_in_person = True
+                side.updated_at = now
+                side.version += 1
     if note is not None and created:
         mine.note = note
     result = ScanResult(

@@ -57,6 +57,7 @@ from services.core.models import (
 from services.core.sqlfunctions import minute_start, plus_days
 from services.events import events
 from services.events.events import REGISTERED, EventColumns
+from services.meetings.booking import MeetingCounts, meeting_counts
 from services.stats.arrival_buckets import (
     ArrivalBucket,
     ArrivalSummary,
@@ -132,6 +133,7 @@ class Networking:
     followed_up_within_7d_rate: float | None
     suppressed: bool
     min_group_size: int = MIN_GROUP_SIZE
+    meetings: MeetingCounts | None = None  # null when suppressed, like every figure above
 
 
 @dataclass(frozen=True)
@@ -374,6 +376,7 @@ def _networking(session: Session, event: EventColumns, totals: AttendanceTotals)
         median_exchanges_per_networker=_median(histogram, networkers),
         followed_up_within_7d_rate=rate(followed, totals.exchanges),
         suppressed=False,
+        meetings=meeting_counts(session, event.id),
     )
 
 

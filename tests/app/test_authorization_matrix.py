@@ -1,10 +1,14 @@
 """Who may call what: every authenticated endpoint, for an anonymous caller, a stranger and an
 attendee who is not staff. A test below fails when an endpoint is added without a row here."""
 
+import re
+import uuid
 from dataclasses import dataclass
 
 import pytest
 
+from tests.meetings.meeting_support import accept, asked, set_up_meetings
+from tests.meetings.meeting_support import attendee as attendee_of
 from tests.support import assert_problem, event_with_staff, new_session, new_user, register
 from tests.support.messaging_support import messaging_ids
 
@@ -13,6 +17,7 @@ PUBLIC = {
     ("GET", "/v1/ready"),
     ("POST", "/v1/auth/register"),
     ("POST", "/v1/auth/login"),
+    ("GET", "/v1/calendar/{feed_token}.ics"),  # the token in the path is the credential
 }
 
 
@@ -105,6 +110,48 @@ MATRIX = [
     Rule("GET", "/v1/events/{event_id}/stats", 403),
     Rule("GET", "/v1/events/{event_id}/check-ins.csv", 403),
     Rule("GET", "/v1/events/{event_id}/stats/arrivals.png", 403),
+    # Push: my devices and settings only; someone else's device is a 404.
+    Rule(
+        "POST",
+        "/v1/me/devices",
+        201,
+        body={"provider": "fcm", "token": "fcm-matrix-token-1", "platform": "android"},
+    ),
+    Rule("GET", "/v1/me/devices", 200),
+    Rule("DELETE", "/v1/me/devices/{device_id}", 404),
+    Rule("GET", "/v1/me/notification-settings", 200),
+    Rule("PATCH", "/v1/me/notification-settings", 200, body={"previews": True}),
+    Rule("GET", "/v1/me/notifications", 200),
+    # Meetings: the attendee is registered but not discoverable; requests and meetings belong
+    # to two other people.
+    Rule("PATCH", "/v1/registrations/{registration_id}", 404, body={"discoverable": True}),
+    Rule("GET", "/v1/events/{event_id}/recommendations", 403, attendee=409),
+    Rule("GET", "/v1/events/{event_id}/meeting-spots", 403, attendee=200),
+    Rule("POST", "/v1/events/{event_id}/meeting-spots", 403, body={"name": "Mine"}),
+    Rule(
+        "POST",
+        "/v1/events/{event_id}/meeting-requests",
+        403,
+        attendee=404,
+        body={
+            "to_user_id": "{nobody_id}",
+            "slots": ["2026-06-01T12:00:00Z"],
+            "message": "Hi",
+            "kind": "offer",
+        },
+    ),
+    Rule("GET", "/v1/me/meeting-requests", 200),
+    Rule(
+        "POST",
+        "/v1/meeting-requests/{request_id}/accept",
+        404,
+        body={"slot": "2026-06-01T12:00:00Z"},
+    ),
+    Rule("POST", "/v1/meeting-requests/{request_id}/decline", 404),
+    Rule("POST", "/v1/meeting-requests/{request_id}/cancel", 404),
+    Rule("GET", "/v1/me/meetings", 200),
+    Rule("DELETE", "/v1/meetings/{meeting_id}", 404),
+    Rule("POST", "/v1/me/calendar-token", 200),
     # Offline sync: a pull shows only the caller's own world; a push needs its last_pulled_at.
     Rule("GET", "/v1/sync/pull", 200),
     Rule("POST", "/v1/sync/push", 422, body={}),
@@ -124,8 +171,19 @@ def world(anon, db, clock):
     contact = owner.post(
         "/v1/contacts/scan", json={"badge": attendee_badge, "event_id": setup.event_id}
     ).get_json()
+    device = owner.post(
+        "/v1/me/devices", json={"provider": "apns", "token": "ab" * 32, "platform": "ios"}
+    ).get_json()
+    set_up_meetings(setup)
+    asker, asked_person = (attendee_of(anon.client, setup.event_id) for _ in range(2))
+    pending = asked(asker, setup.event_id, asked_person)
+    booked = accept(asker, asked(asked_person, setup.event_id, asker)["id"]).get_json()
     ids = {
+        "device_id": device["id"],
         "event_id": setup.event_id,
+        "request_id": pending["id"],
+        "meeting_id": booked["id"],
+        "nobody_id": str(uuid.uuid4()),
         "registration_id": registration["id"],
         "check_in_id": check_in["check_in_id"],
         **messaging_ids(db, new_user(anon.client), clock.now()),
@@ -173,7 +231,7 @@ def test_every_endpoint_has_a_row(app):
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/v1/") or rule.rule == "/v1/openapi.json":
             continue
-        path = rule.rule.replace("<uuid:", "{").replace(">", "}")
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             routes.add((method, path))
     covered = {(r.method, r.path) for r in MATRIX} | PUBLIC

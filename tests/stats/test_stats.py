@@ -200,6 +200,7 @@ def test_stats_of_a_fall_back_night_equal_hand_computed_values(fall_back_night):
         "followed_up_within_7d_rate": None,
         "suppressed": True,
         "min_group_size": 5,
+        "meetings": None,
     }
 
 
@@ -343,6 +344,7 @@ def test_networking_figures_with_six_networkers(anon, db, clock):
         "followed_up_within_7d_rate": 0.5,  # P1-P2, P1-P3, P5-P6 of 6
         "suppressed": False,
         "min_group_size": 5,
+        "meetings": {"requested": 0, "accepted": 0, "held": 0},
     }
     assert "SECRET" not in str(body)
 

@@ -175,6 +175,7 @@ def test_the_services_keep_the_counters(anon, clock, db):
         "followed_up_within_7d_rate": 0.2857,  # P0-P1 and P0-P2 of 7
         "suppressed": False,
         "min_group_size": 5,
+        "meetings": {"requested": 0, "accepted": 0, "held": 0},
     }
 
 

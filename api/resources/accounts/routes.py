@@ -14,6 +14,7 @@ from api.resources.accounts.schemas import (
 )
 from api.schemas import WithExtra
 from services.accounts import accounts, privacy
+from services.meetings import tags
 
 blp = Blueprint("accounts", __name__, url_prefix="/v1", description="Accounts and profile")
 
@@ -86,7 +87,11 @@ class Me(MethodView):
     @blp.response(200, ProfileUpdateResultSchema)
     def patch(self, changes):
         """Change my profile; answers coaching `hints` (they never block)."""
-        result = accounts.update_profile(db_session(), current_user(), changes, now())
+        session, user = db_session(), current_user()
+        # Offers and seeks (and the focus) feed the meeting match index: staged first, so the
+        # profile update's commit carries both.
+        tags.stage_matching_profile(session, user, changes)
+        result = accounts.update_profile(session, user, changes, now())
         return WithExtra(result.user, hints=result.hints)
 
     @blp.authenticated

@@ -2,12 +2,24 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from api.fields import ClockTime, Instant, TimeZoneName
 from services.accounts.accounts import MIN_PASSWORD_LENGTH, password_weakness
+from services.meetings import tags
 
 
 def not_weak(password: str) -> None:
     problem = password_weakness(password)
     if problem:
         raise ValidationError(problem)
+
+
+def tag_list(description: str):
+    return fields.List(
+        fields.String(validate=validate.Length(min=1, max=200)),
+        validate=validate.Length(max=tags.MAX_TAGS),
+        metadata={
+            "description": f"{description}: at most {tags.MAX_TAGS} tags, stored trimmed and "
+            f"lowercased, {tags.MIN_TAG_LENGTH}-{tags.MAX_TAG_LENGTH} characters each"
+        },
+    )
 
 
 class QuietHoursSchema(Schema):
@@ -58,6 +70,8 @@ class ProfileSchema(Schema):
         ShareSchema,
         metadata={"description": "What a contact exchange shows; display_name is always shared"},
     )
+    offers = tag_list("What you can offer (help, intros, knowledge)")
+    seeks = tag_list("What you are looking for")
     created_at = Instant(dump_only=True)
     profile_updated_at = Instant(dump_only=True)
 
@@ -186,3 +200,8 @@ class ExportSchema(Schema):
     messages = fields.List(fields.Nested(ExportedMessageSchema), required=True)
     follow_ups = fields.List(fields.Nested(ExportedFollowUpSchema), required=True)
     follow_up_plans = fields.List(fields.Nested(ExportedPlanSchema), required=True)
+    devices = fields.List(
+        fields.Dict(), required=True, metadata={"description": "Push devices (not their tokens)"}
+    )
+    notification_settings = fields.Dict(required=True)
+    notifications = fields.List(fields.Dict(), required=True)

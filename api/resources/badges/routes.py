@@ -8,7 +8,9 @@ from api.db import db_session, now, public_base_url
 from api.extensions import Blueprint
 from api.resources.events.routes import registration_view
 from api.resources.events.schemas import RegistrationSchema
+from api.resources.meetings.schemas import RegistrationChangesSchema
 from services.events import badges, events
+from services.meetings import tags
 
 blp = Blueprint(
     "badges",
@@ -43,6 +45,19 @@ class RegistrationItem(MethodView):
                 db_session(), current_user(), registration_id
             )
         )
+
+    @blp.authenticated
+    @blp.doc(operationId="updateRegistration")
+    @blp.arguments(RegistrationChangesSchema)
+    @blp.response(200, RegistrationSchema)
+    @blp.problems(403, 404, 409)
+    def patch(self, changes, registration_id: UUID):
+        """Change my registration: `discoverable` opts in to recommendations and to meeting
+        requests from people who are not my contacts (the attendee only)."""
+        registration = tags.set_discoverable(
+            db_session(), current_user(), registration_id, now=now(), **changes
+        )
+        return registration_view(registration)
 
     @blp.authenticated
     @blp.response(204)

@@ -9,6 +9,7 @@ from api.extensions import Blueprint
 from api.resources.events.schemas import (
     AttendeeListArgsSchema,
     AttendeePageSchema,
+    EventChangesSchema,
     EventSchema,
     EventWithRoleSchema,
     RegistrationSchema,
@@ -20,6 +21,9 @@ from api.resources.events.schemas import (
 )
 from api.schemas import PageArgsSchema, WithExtra
 from services.events import badges, events
+from services.meetings import setup
+
+MEETING_SETUP_FIELDS = ("meeting_slot_minutes", "meeting_hours")
 
 blp = Blueprint(
     "events", __name__, url_prefix="/v1", description="Events, staff, sessions and registration"
@@ -76,13 +80,19 @@ class EventItem(MethodView):
         return WithExtra(event, my_role=events.role_on_event(session, event_id, current_user().id))
 
     @blp.authenticated
-    @blp.arguments(EventSchema(partial=True))
+    @blp.arguments(EventChangesSchema(partial=True))
     @blp.response(200, EventWithRoleSchema)
-    @blp.problems(403, 404)
+    @blp.problems(403, 404, 409)
     def patch(self, changes, event_id: UUID):
-        """Change an event (organizers only)."""
+        """Change an event (organizers only), its meeting set-up included: slot length and
+        meeting hours (bounds without an offset are read on the event's clock); 409
+        `meetings_booked` when booked meetings would fall off the new slot grid."""
+        session, actor = db_session(), current_user()
+        meeting_setup = {k: changes.pop(k) for k in MEETING_SETUP_FIELDS if k in changes}
+        if meeting_setup:  # staged; the event update commits both
+            setup.stage_meeting_setup(session, actor, event_id, meeting_setup)
         event = events.update_event(
-            db_session(), current_user(), event_id, changes, now(), max_days=_max_event_days()
+            session, actor, event_id, changes, now(), max_days=_max_event_days()
         )
         return WithExtra(event, my_role=events.ORGANIZER)
 

@@ -1,6 +1,7 @@
 from marshmallow import Schema, fields, validate
 
 from api.fields import Instant, TimeZoneName
+from api.resources.meetings.schemas import MeetingHoursSchema, MeetingSetupFields
 from api.schemas import PageArgsSchema, page_of
 from services.events.events import CANCELLED, REGISTERED, ROLES
 
@@ -18,6 +19,22 @@ class EventSchema(Schema):
     created_by_id = fields.UUID(dump_only=True, allow_none=True)
     created_at = Instant(dump_only=True)
     updated_at = Instant(dump_only=True)
+    meeting_slot_minutes = fields.Integer(
+        dump_only=True, metadata={"description": "Length of a 1:1 meeting slot, in minutes"}
+    )
+    meeting_hours = fields.List(
+        fields.Nested(MeetingHoursSchema),
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "Blocks of time for 1:1 meetings (instants, UTC)"},
+    )
+
+
+class EventChangesSchema(EventSchema, MeetingSetupFields):
+    """An event's fields, plus its meeting set-up (organizers change both with PATCH)."""
+
+    meeting_slot_minutes = MeetingSetupFields._declared_fields["meeting_slot_minutes"]
+    meeting_hours = MeetingSetupFields._declared_fields["meeting_hours"]
 
 
 class EventWithRoleSchema(EventSchema):
@@ -82,6 +99,10 @@ class RegistrationSchema(Schema):
     )
     created_at = Instant(dump_only=True)
     cancelled_at = Instant(dump_only=True, allow_none=True)
+    discoverable = fields.Boolean(
+        dump_only=True,
+        metadata={"description": "Recommended to and requestable by other attendees here"},
+    )
 
 
 class AttendeeSchema(Schema):

@@ -41,6 +41,17 @@ class SessionFillSchema(Schema):
     )
 
 
+class MeetingCountsSchema(Schema):
+    requested = fields.Integer(required=True, metadata={"description": "Every request made"})
+    accepted = fields.Integer(
+        required=True,
+        metadata={"description": "Every request accepted, whatever happened to it after"},
+    )
+    held = fields.Integer(
+        required=True, metadata={"description": "Meetings marked held by a badge scan"}
+    )
+
+
 class NetworkingSchema(Schema):
     exchanges = fields.Integer(
         required=True, allow_none=True, metadata={"description": "Unique pairs who met here"}
@@ -67,6 +78,12 @@ class NetworkingSchema(Schema):
         },
     )
     min_group_size = fields.Integer(required=True)
+    meetings = fields.Nested(
+        MeetingCountsSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "1:1 meetings at the event; null when suppressed"},
+    )
 
 
 class EventStatsSchema(Schema):
