@@ -171,7 +171,7 @@ class CalendarToken(MethodView):
         return {"url": calendar.feed_url(public_base_url(), token)}
 
 
-@blp.route("/calendar/<string(maxlength=100):feed_token>.ics")
+@blp.route("/calendar/<string:feed_token>.ics")
 class CalendarFeed(MethodView):
     @blp.doc(
         operationId="getCalendarFeed",
