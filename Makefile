@@ -9,7 +9,7 @@ PORT ?= 5000
 WELLSPRING_ENV ?= development
 export HOST PORT WELLSPRING_ENV
 
-.PHONY: run serve worker migrate seed-demo test lint format openapi bench clean lock
+.PHONY: run serve worker migrate seed-demo test lint format openapi publish-spec clients bench clean lock
 
 # Installs the exact versions of requirements.lock (hash-checked), then the project itself
 # without resolving anything; `pip check` catches a lock that lags pyproject.toml.
@@ -84,6 +84,15 @@ format: $(VENV)/.installed-dev
 ## openapi: regenerate the committed spec from the code
 openapi: $(VENV)/.installed
 	$(BIN)/flask --app api export-openapi openapi/openapi.json
+
+## publish-spec: record the current spec as the published v1 contract (openapi/published/v1.json);
+## refused while it would break something published (docs/versioning.md)
+publish-spec: $(VENV)/.installed
+	$(BIN)/flask --app api publish-spec
+
+## clients: generate the Python and TypeScript clients and run the scenarios through them
+clients: $(VENV)/.installed-dev
+	bash clients/check.sh
 
 ## bench: the check-in load benchmark (SQLite and PostgreSQL; needs wrk: apt-get install wrk)
 bench: $(VENV)/.installed-bench

@@ -9,7 +9,12 @@ Logs, gunicorn's own and its access log included, are JSON lines on stdout (api/
 
 import os
 
+from api import edge
 from api.logs import logging_config
+
+# gunicorn's own refusals (request line or headers over the limits below, malformed requests)
+# leave as problem+json like every other error, not as gunicorn's HTML page.
+edge.install()
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
@@ -18,6 +23,13 @@ threads = int(os.environ.get("GUNICORN_THREADS", "16"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
+# The longest URL the spec allows (every query parameter at its maxLength, percent-encoded)
+# fits the request line with room to spare (tests/contract/test_edge.py checks it).
+limit_request_line = int(os.environ.get("GUNICORN_LIMIT_REQUEST_LINE", edge.REQUEST_LINE_LIMIT))
+limit_request_field_size = int(
+    os.environ.get("GUNICORN_LIMIT_REQUEST_FIELD_SIZE", edge.HEADER_FIELD_LIMIT)
+)
+limit_request_fields = int(os.environ.get("GUNICORN_LIMIT_REQUEST_FIELDS", edge.HEADER_COUNT_LIMIT))
 # The access log is on unless GUNICORN_ACCESS_LOG is set empty (the benchmark keeps it on).
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
 logconfig_dict = logging_config(

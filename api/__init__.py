@@ -75,8 +75,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     api = build_api(app)
     app.extensions["wellspring.api"] = api
+    from api.resources.links.routes import blp as links_blp
+
+    app.register_blueprint(links_blp)
+    _serve_docs_assets(app)
     register_error_handlers(app)
     limiter.init_app(app)
+    if app.config.get("CHECK_ANSWERS"):
+        _check_answers_against_spec(app, api)
 
     from api.cli import register_commands
 
@@ -149,6 +155,46 @@ def build_api(app: Flask) -> Api:
     ):
         api.register_blueprint(blueprint)
     return api
+
+
+def _serve_docs_assets(app: Flask) -> None:
+    """/docs/assets/: Swagger UI's files from the installed swagger-ui-bundle package."""
+    import swagger_ui_bundle
+    from flask import send_from_directory
+
+    folder = swagger_ui_bundle.swagger_ui_path
+
+    @app.get("/docs/assets/<path:filename>")
+    def docs_asset(filename: str):
+        response = send_from_directory(folder, filename, max_age=86400)
+        return response
+
+
+def _check_answers_against_spec(app: Flask, api: Api) -> None:
+    """Tests: every JSON answer is compared with its documented schema (required fields
+    present, nulls only where nullable); disagreements collect in
+    app.extensions["wellspring.answer_mismatches"] for the test fixture to report."""
+    from api.contract import answer_mismatches
+
+    found: list[str] = app.extensions.setdefault("wellspring.answer_mismatches", [])
+
+    @app.after_request
+    def compare_with_spec(response):
+        if request.url_rule is None or not response.is_json or response.direct_passthrough:
+            return response
+        spec = app.extensions.get("wellspring.rendered_spec")
+        if spec is None:
+            spec = app.extensions["wellspring.rendered_spec"] = api.spec.to_dict()
+        found.extend(
+            answer_mismatches(
+                spec,
+                request.url_rule.rule,
+                request.method,
+                response.status_code,
+                response.get_json(silent=True),
+            )
+        )
+        return response
 
 
 def schema_name(schema) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import shlex
 import signal
 import threading
 from pathlib import Path
@@ -12,6 +14,8 @@ import click
 from flask import Flask, current_app
 
 from api import worker
+from api.compat import breaking_changes
+from api.contract import canonical
 from api.demo import seeder
 from services.core import idempotency
 from services.core.migrations import is_at_head, upgrade_to_head
@@ -33,10 +37,21 @@ def purge_expired_idempotency_answers(session_factory, clock) -> int:
 
 
 def spec_json(app: Flask) -> str:
-    """The OpenAPI document, rendered the one way both `make openapi` and the drift test use."""
+    """The OpenAPI document, rendered the one way both `make openapi` and the drift test use
+    (its server is `make run`'s default, not this deployment's PUBLIC_BASE_URL)."""
+    return render_spec(spec_dict(app))
+
+
+def spec_dict(app: Flask) -> dict:
     with app.app_context():
-        spec = app.extensions["wellspring.api"].spec.to_dict()
+        return canonical(app.extensions["wellspring.api"].spec.to_dict())
+
+
+def render_spec(spec: dict) -> str:
     return json.dumps(spec, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+PUBLISHED_SPEC = Path(__file__).resolve().parent.parent / "openapi" / "published" / "v1.json"
 
 
 def register_commands(app: Flask) -> None:
@@ -52,6 +67,26 @@ def register_commands(app: Flask) -> None:
         """Write the generated OpenAPI document to PATH."""
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(spec_json(current_app))
+        click.echo(f"wrote {path}")
+
+    @app.cli.command("publish-spec")
+    @click.argument(
+        "path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=PUBLISHED_SPEC,
+    )
+    def publish_spec(path: Path) -> None:
+        """Record the current spec as the published v1 contract, if it breaks nothing in it."""
+        current = spec_dict(current_app)
+        if path.exists():
+            problems = breaking_changes(json.loads(path.read_text()), current)
+            if problems:
+                raise click.ClickException(
+                    "not published: these changes would break apps built on the published "
+                    "contract (docs/versioning.md):\n  " + "\n  ".join(problems)
+                )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(render_spec(current))
         click.echo(f"wrote {path}")
 
     @app.cli.command("deliver-follow-ups")
@@ -177,10 +212,29 @@ def register_commands(app: Flask) -> None:
                 now=now,
                 seed=seed,
             )
-        click.echo(demo_instructions(seeded, current_app.config["PUBLIC_BASE_URL"]))
+        config = current_app.config
+        click.echo(
+            demo_instructions(
+                seeded,
+                f"http://{config['HOST']}:{config['PORT']}",
+                database_url=config["DATABASE_URL"] if "DATABASE_URL" in os.environ else None,
+            )
+        )
 
 
-def demo_instructions(seeded: seeder.SeededEvent, base_url: str) -> str:
+# The login answer, or a message that says what usually went wrong (a server on another DB).
+_TOKEN_FROM_LOGIN = (
+    "python3 -c 'import sys,json; a=json.load(sys.stdin); "
+    'print(a.get("access_token") or sys.exit("login failed: " + str(a.get("detail")) + '
+    '" (is the server using the database that seed-demo filled?)"))\''
+)
+
+
+def demo_instructions(
+    seeded: seeder.SeededEvent, server_url: str, *, database_url: str | None = None
+) -> str:
+    """What `make seed-demo` prints: sign-ins, and shell lines that work as printed against
+    `make run` on the same database (tests/app/test_seed_demo.py runs them)."""
     local = zone(seeded.timezone)
     window = (
         f"{seeded.starts_at.astimezone(local):%Y-%m-%d %H:%M}-"
@@ -189,9 +243,11 @@ def demo_instructions(seeded: seeder.SeededEvent, base_url: str) -> str:
     counts = ", ".join(
         f"{value:,} {name.replace('_', ' ')}" for name, value in seeded.counts.items()
     )
-    api = f"{base_url.rstrip('/')}/v1"
+    api = f"{server_url.rstrip('/')}/v1"
     event = f"$B/events/{seeded.event_id}"
     login = json.dumps({"email": seeded.organizer_email, "password": seeded.password})
+    run = f"DATABASE_URL={shlex.quote(database_url)} make run" if database_url else "make run"
+    auth = '-H "Authorization: Bearer $TOKEN"'
     return f"""\
 Demo event "{seeded.name}" ({window}), id {seeded.event_id}
   {counts}
@@ -202,11 +258,15 @@ Sign in (every demo account has the same password):
   attendees  {", ".join(seeded.attendee_emails)}, ...
   password   {seeded.password}
 
-With the API running (`make run`):
+Serve this database (in another terminal, from this directory):
+  {run}
+
+Then, in a shell:
   B={api}
   TOKEN=$(curl -s $B/auth/login -H 'Content-Type: application/json' \\
     -d '{login}' \\
-    | python3 -c 'import sys,json;print(json.load(sys.stdin)["access_token"])')
-  curl -s "{event}/stats?bucket=15" -H "Authorization: Bearer $TOKEN" | python3 -m json.tool
-  curl -s {event}/check-ins.csv -H "Authorization: Bearer $TOKEN" -o check-ins.csv
-  curl -s "{event}/stats/arrivals.png" -H "Authorization: Bearer $TOKEN" -o arrivals.png"""
+    | {_TOKEN_FROM_LOGIN})
+  curl -s "{event}/stats?bucket=15" {auth} | python3 -m json.tool
+  curl -s -w '%{{http_code}}\\n' {event}/check-ins.csv {auth} -o check-ins.csv
+  curl -s -w '%{{http_code}}\\n' "{event}/stats/arrivals.png" {auth} -o arrivals.png
+"""

@@ -64,6 +64,12 @@ def config_from_environment() -> dict[str, Any]:
         "CORS_ORIGINS": os.environ.get("CORS_ORIGINS", ""),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         "PROXY_COUNT": int(os.environ.get("PROXY_COUNT", "0")),
+        # Badge links (/b/<code>) and the files that let them open the app.
+        "IOS_APP_IDS": os.environ.get("IOS_APP_IDS", ""),
+        "ANDROID_APP_PACKAGE": os.environ.get("ANDROID_APP_PACKAGE", ""),
+        "ANDROID_CERT_SHA256": os.environ.get("ANDROID_CERT_SHA256", ""),
+        "APP_STORE_URL": os.environ.get("APP_STORE_URL", ""),
+        "PLAY_STORE_URL": os.environ.get("PLAY_STORE_URL", ""),
         # Push providers (docs/push-notifications.md); a provider missing any is not used.
         **{name: os.environ.get(name) for name in PUSH_SETTINGS},
         # Request bodies (api/limits.py, docs/limits.md): 413 above these, unread.
@@ -145,7 +151,9 @@ API_SETTINGS: dict[str, Any] = {
     "OPENAPI_URL_PREFIX": "/",
     "OPENAPI_JSON_PATH": "v1/openapi.json",
     "OPENAPI_SWAGGER_UI_PATH": "docs",
-    "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+    # Swagger UI's files come from the swagger-ui-bundle package, served by the app: /docs
+    # works offline and loads nothing from elsewhere.
+    "OPENAPI_SWAGGER_UI_URL": "/docs/assets/",
     "JSON_SORT_KEYS": False,
     # Failed logins: per account and per address; registration is generous per address
     # because a venue's Wi-Fi puts hundreds of people behind one IP.
@@ -161,5 +169,7 @@ API_SETTINGS: dict[str, Any] = {
     "PASSWORD_RESETS_PER_IP": "20 per hour",
     "PASSWORD_RESETS_PER_EMAIL": "3 per hour",
     "REGISTRATIONS_PER_IP": "600 per minute",
+    # A badge link page per address: people open a few; a script guessing codes opens many.
+    "BADGE_PAGE_PER_IP": "120 per minute",
     "RATELIMIT_HEADERS_ENABLED": True,
 }

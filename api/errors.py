@@ -65,7 +65,7 @@ def domain_problem(error: domain.DomainError) -> Response:
     status = status_for(error)
     extra = dict(error.context)
     if isinstance(error, domain.InvalidInput) and error.errors:
-        extra["errors"] = error.errors
+        extra["errors"] = _flatten_validation({"json": error.errors})
     headers = {}
     if error.retry_after is not None:
         headers["Retry-After"] = str(max(1, error.retry_after))
@@ -81,17 +81,34 @@ def domain_problem(error: domain.DomainError) -> Response:
     )
 
 
-def _flatten_validation(messages: Any) -> dict[str, Any]:
-    """webargs nests messages by location ({"json": {...}, "query": {...}}); clients want fields."""
+def _flatten_validation(messages: Any) -> dict[str, list[str]]:
+    """webargs nests messages by location ({"json": {...}, "query": {...}}) and by nested field
+    ({"scans": {"3": {"badge": [...]}}}); clients get field → list of messages, a nested one
+    prefixed with its path inside the field ("3.badge: Missing data for required field.")."""
     if not isinstance(messages, dict):
-        return {"_request": messages}
-    flat: dict[str, Any] = {}
+        return {"_request": _message_list(messages, "")}
+    flat: dict[str, list[str]] = {}
     for location, fields in messages.items():
         if isinstance(fields, dict):
-            flat.update(fields)
+            for name, value in fields.items():
+                flat.setdefault(str(name), []).extend(_message_list(value, ""))
         else:
-            flat[location] = fields
+            flat[location] = _message_list(fields, "")
     return flat
+
+
+def _message_list(value: Any, prefix: str) -> list[str]:
+    if isinstance(value, dict):
+        return [
+            message
+            for name, inner in value.items()
+            for message in _message_list(inner, f"{prefix}{name}.")
+        ]
+    items = value if isinstance(value, list | tuple) else [value]
+    label = f"{prefix[:-1]}: " if prefix else ""
+    return [
+        label + (item if isinstance(item, str) else json.dumps(item, default=str)) for item in items
+    ]
 
 
 _REASON_BY_STATUS = {

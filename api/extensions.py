@@ -24,11 +24,22 @@ BEARER_AUTH = [{"bearerAuth": []}]
 class Api(flask_smorest.Api):
     ERROR_SCHEMA = ProblemSchema
 
+    def _init_spec(self, **kwargs):
+        """flask-smorest's, then the contract's conventions (api/contract.py) on render."""
+        super()._init_spec(**kwargs)
+        from api import contract
+
+        contract.install(self, self._app.config.get("PUBLIC_BASE_URL"))
+
     def _register_error_handlers(self):
         """api.errors registers the problem+json handlers instead of flask-smorest's."""
 
     def _register_responses(self):
         # Same as flask-smorest's, but errors are documented as application/problem+json.
+        # The field rules go in first: registering the responses converts ProblemSchema.
+        from api import contract
+
+        self.ma_plugin.converter.add_attribute_function(contract.field_properties)
         for status in http.HTTPStatus:
             response = {"description": status.phrase}
             if not (100 <= status < 200) and status not in (204, 304):
@@ -40,7 +51,48 @@ class Api(flask_smorest.Api):
         self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
 
 
+# A non-JSON answer (image, CSV, vCard) is bytes: documented so, a generated client returns them.
+BINARY = {"type": "string", "format": "binary"}
+JSON_TYPES = (None, "application/json", PROBLEM_JSON)
+LOCATION_DOC = {
+    "description": "Where the created resource can be read",
+    "schema": {"type": "string", "format": "uri-reference"},
+}
+
+
 class Blueprint(flask_smorest.Blueprint):
+    def response(
+        self, status_code, schema=None, *, content_type=None, location: str | None = None, **kwargs
+    ):
+        """flask-smorest's, plus:
+        - a non-JSON `content_type` without a schema is documented as bytes (the view returns
+          a Response of that type);
+        - `location`: a path template filled from the answer's fields
+          (`location="/v1/events/{id}"`), sent as `Location` on this status and documented."""
+        if schema is None and content_type not in JSON_TYPES:
+            schema = BINARY
+        if location:
+            kwargs["headers"] = {**(kwargs.get("headers") or {}), "Location": LOCATION_DOC}
+        document = super().response(status_code, schema, content_type=content_type, **kwargs)
+        if not location:
+            return document
+
+        def decorator(func):
+            documented = document(func)
+
+            @functools.wraps(documented)
+            def wrapper(*args, **kw):
+                response = documented(*args, **kw)
+                if response.status_code == status_code and "Location" not in response.headers:
+                    body = response.get_json(silent=True)
+                    if isinstance(body, dict):
+                        response.headers["Location"] = location.format_map(body)
+                return response
+
+            return wrapper
+
+        return decorator
+
     def problems(self, *statuses: int):
         """Document the error answers a view can give, as problem+json."""
 

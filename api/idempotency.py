@@ -21,7 +21,7 @@ HEADER_DOC = {
     "in": "header",
     "name": HEADER,
     "required": False,
-    "schema": {"type": "string"},
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": _KEY_SHAPE.pattern},
     "description": "Makes a retry safe: the same key and body within 24 h return the "
     "first answer; another body → 422; while the first still runs → 409",
 }

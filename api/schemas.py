@@ -14,18 +14,66 @@ class ProblemSchema(Schema):
     title = fields.String(required=True)
     status = fields.Integer(required=True)
     detail = fields.String(required=True)
-    reason = fields.String(metadata={"description": "Stable machine-readable reason"})
-    request_id = fields.String(metadata={"description": "Quote it when reporting a problem"})
+    reason = fields.String(
+        required=True,
+        metadata={"description": "Stable machine-readable reason (see the Reason enum)"},
+    )
+    request_id = fields.String(
+        required=True, metadata={"description": "Quote it when reporting a problem"}
+    )
     errors = fields.Dict(
         keys=fields.String(),
-        values=fields.Raw(),
-        metadata={"description": "Validation messages by field (validation errors only)"},
+        values=fields.List(fields.String()),
+        metadata={
+            "maybe_absent": True,
+            "description": "Validation: messages by field (a whole-body problem under "
+            "`_schema` or `_request`); a message about a part of the field starts with its "
+            "path (`3.badge: Missing data for required field.`)",
+        },
     )
     next_allowed_at = fields.String(
-        allow_none=True, metadata={"description": "Throttling: when to try again"}
+        allow_none=True,
+        metadata={
+            "maybe_absent": True,
+            "format": "date-time",
+            "description": "Throttling: when a send would be allowed (null: only a reply helps)",
+        },
     )
-    earliest_allowed_at = fields.String(allow_none=True)
-    retry_after = fields.Integer(metadata={"description": "Seconds until a retry can succeed"})
+    earliest_allowed_at = fields.String(
+        allow_none=True,
+        metadata={
+            "maybe_absent": True,
+            "format": "date-time",
+            "description": "Scheduling: the earliest send_at the policy allows (null: none)",
+        },
+    )
+    retry_after = fields.Integer(
+        metadata={
+            "maybe_absent": True,
+            "minimum": 1,
+            "description": "Seconds until a retry can succeed (as the Retry-After header)",
+        }
+    )
+    window_opens_at = fields.String(
+        metadata={
+            "maybe_absent": True,
+            "format": "date-time",
+            "description": "outside_check_in_window: when scans start to count",
+        }
+    )
+    window_closes_at = fields.String(
+        metadata={
+            "maybe_absent": True,
+            "format": "date-time",
+            "description": "outside_check_in_window: when scans stop counting (the event's end)",
+        }
+    )
+    current_etag = fields.String(
+        metadata={
+            "maybe_absent": True,
+            "description": "412: the resource's current ETag, to reload and retry with",
+        }
+    )
 
     class Meta:
         ordered = True

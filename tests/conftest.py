@@ -92,6 +92,8 @@ def app(engine, session_clock):
             # Tests move the clock by days; token expiry has its own tests (tests/accounts).
             "ACCESS_TOKEN_TTL_SECONDS": TEST_ACCESS_TOKEN_TTL,
             "MAIL_DIR": TEST_MAIL_DIR,
+            # Every JSON answer is compared with the spec (api/contract.py); see `client`.
+            "CHECK_ANSWERS": True,
         }
     )
 
@@ -136,10 +138,18 @@ def client(app, engine, session_factory, clock):
         writer_locks_database=engine.dialect.name == "sqlite",
     )
     limiter.reset()
+    mismatches = app.extensions.setdefault("wellspring.answer_mismatches", [])
+    mismatches.clear()
     try:
         yield app.test_client()
     finally:
         app.extensions["wellspring.db"] = saved
+    found, mismatches[:] = list(dict.fromkeys(mismatches)), []
+    assert not found, (
+        "answers disagree with the spec (api/contract.py): a field a dump may leave out needs "
+        "metadata={'maybe_absent': True}, a field that may be null allow_none=True:\n"
+        + "\n".join(found)
+    )
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from services.core.errors import (
     UnknownBadge,
     WrongEvent,
 )
-from services.core.models import BadgeCode, Registration, User
+from services.core.models import BadgeCode, Event, Registration, User
 
 _CODE_SHAPE = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
 
@@ -96,6 +96,37 @@ def resolve_badge(session: Session, scanned: str, event_id: uuid.UUID) -> Regist
     badge, registration = row
     ensure_scannable(registration.event_id, registration.status, badge.revoked_at, event_id)
     return registration
+
+
+@dataclass(frozen=True)
+class BadgeHolder:
+    """What a badge link page may show anyone holding the link: nothing more."""
+
+    event_name: str
+    display_name: str
+
+
+_HOLDER = (
+    select(Event.name, User.display_name)
+    .select_from(BadgeCode)
+    .join(Registration, Registration.id == BadgeCode.registration_id)
+    .join(User, User.id == Registration.user_id)
+    .join(Event, Event.id == Registration.event_id)
+    .where(
+        BadgeCode.code_hash == bindparam("code_hash"),
+        BadgeCode.revoked_at.is_(None),
+        Registration.status == "registered",
+    )
+)
+
+
+def badge_holder(session: Session, code: str) -> BadgeHolder | None:
+    """The event and holder's name behind a live badge code; None for an unknown, revoked or
+    cancelled one (the caller cannot tell which)."""
+    if not _CODE_SHAPE.match(code):
+        return None
+    row = session.execute(_HOLDER, {"code_hash": code_hash(code)}).first()
+    return BadgeHolder(row.name, row.display_name) if row else None
 
 
 def ensure_scannable(

@@ -7,7 +7,8 @@ them (the CSV export, which is rows, is services/checkin/check_in_export.py). De
 "Stats definitions"):
 
 - `registered`: registrations not cancelled; `walk_ins`: those of them created at or after the
-  event's start.
+  event's start that checked in at the door (someone who registered late and never came is
+  not a walk-in, so `walk_ins` never exceeds `checked_in`).
 - `checked_in`: registrations with a door attendance (at least one entry scan at the door that
   was not undone); `inside_now`: those whose last door scan is an entry (entries minus exits).
 - `arrivals`: door attendances by their earliest entry scan (late offline scans included),
@@ -256,6 +257,7 @@ def _attendance_totals(session: Session, event: EventColumns) -> AttendanceTotal
                 and_(
                     Registration.status == REGISTERED,
                     Registration.created_at >= event.starts_at,
+                    Registration.checked_in_at_door.is_(True),
                 )
             ),
             func.coalesce(func.sum(Registration.exchange_count), 0),

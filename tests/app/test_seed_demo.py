@@ -1,8 +1,19 @@
 """`flask --app api seed-demo`: a populated event that is under way, and working accounts."""
 
+import json
+import os
 import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
 
 from tests.support import ApiCaller
+from tests.support.live import Gunicorn, free_port, start_gunicorn
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_seed_demo_prints_credentials_that_show_live_stats(app, client):
@@ -40,3 +51,69 @@ def test_seed_demo_prints_credentials_that_show_live_stats(app, client):
         f"/v1/events/{event_id}/stats"
     )
     assert forbidden.status_code == 403
+
+
+@pytest.mark.slow
+def test_the_printed_instructions_work_as_printed(tmp_dir):
+    """`make seed-demo` into a database, `make run`'s server on that database, then the shell
+    lines it printed, pasted as they are: stats JSON, a CSV and a PNG come back."""
+    database_url = f"sqlite:///{tmp_dir / 'demo.db'}"
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "WELLSPRING_ENV": "development",
+    }
+    seeded = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "api", "seed-demo", "--seed", "3"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert seeded.returncode == 0, seeded.stderr
+    printed = seeded.stdout
+    assert f"DATABASE_URL={database_url} make run" in printed
+    shell = printed.split("Then, in a shell:\n", 1)[1]
+
+    with tempfile.TemporaryFile("w+") as output:
+        process = start_gunicorn(database_url, port, output, SECRET_KEY="s" * 48)
+        server = Gunicorn(process, f"http://127.0.0.1:{port}", output)
+        try:
+            server.wait_until_serving()
+            ran = subprocess.run(
+                ["bash", "-euo", "pipefail", "-c", shell],
+                cwd=tmp_dir,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+        finally:
+            server.stop()
+    assert ran.returncode == 0, ran.stderr + ran.stdout
+    stats_json, codes = ran.stdout.rsplit("}", 1)
+    assert json.loads(stats_json + "}")["registered"] > 1000
+    assert codes.split() == ["200", "200"]
+    assert (tmp_dir / "check-ins.csv").read_text().count("\n") > 1000
+    assert (tmp_dir / "arrivals.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_login_against_another_database_says_so_instead_of_a_key_error(tmp_dir):
+    from api.cli import _TOKEN_FROM_LOGIN
+
+    ran = subprocess.run(
+        [
+            "bash",
+            "-c",
+            f'echo \'{{"detail": "Email or password is wrong"}}\' | {_TOKEN_FROM_LOGIN}',
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert ran.returncode == 1
+    assert "KeyError" not in ran.stderr
+    assert "login failed: Email or password is wrong" in ran.stderr
+    assert "database that seed-demo filled" in ran.stderr

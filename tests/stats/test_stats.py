@@ -488,3 +488,32 @@ def test_csv_streams_through_a_real_server_after_the_view_has_returned(engine):
             text = response.read().decode()
     rows = list(csv.reader(io.StringIO(text, newline="")))
     assert sorted(row[2] for row in rows[1:]) == ["Streamer 0", "Streamer 1", "Streamer 2"]
+
+
+def test_walk_ins_are_late_registrations_that_came_never_more_than_checked_in(anon, clock):
+    """A walk-in registered at or after the start AND checked in at the door; someone who
+    registered late and never came, or came only to a session, is not one."""
+    setup = event_with_staff(
+        anon.client, starts_at="2026-06-01T09:00:00Z", ends_at="2026-06-01T18:00:00Z"
+    )
+    clock.set(at("2026-06-01T08:00:00Z"))
+    early = register(new_user(anon.client), setup.event_id)
+    clock.set(at("2026-06-01T10:00:00Z"))
+    came, _never_came, session_only, left_again = (
+        register(new_user(anon.client), setup.event_id) for _ in range(4)
+    )
+    talk = new_session(
+        setup.organizer,
+        setup.event_id,
+        starts_at="2026-06-01T10:00:00Z",
+        ends_at="2026-06-01T11:00:00Z",
+    )
+    for badge in (early, came, left_again):
+        assert setup.scan(badge["badge_code"]).status_code == 201
+    assert setup.scan(left_again["badge_code"], direction="exit").status_code == 201
+    assert setup.scan(session_only["badge_code"], session_id=talk["id"]).status_code == 201
+    body = stats_of(setup.organizer, setup.event_id)
+    assert body["registered"] == 5
+    assert body["checked_in"] == 3
+    assert body["walk_ins"] == 2  # `came` and `left_again`; not never_came nor session_only
+    assert body["walk_ins"] <= body["checked_in"]

@@ -164,20 +164,115 @@ class EmptySchema(Schema):
     pass
 
 
+def _iso(**kwargs) -> fields.String:
+    """An instant the export already wrote as ISO 8601 text."""
+    return fields.String(metadata={"format": "date-time"}, **kwargs)
+
+
+class ExportedProfileSchema(Schema):
+    id = fields.UUID()
+    email = fields.String()
+    display_name = fields.String()
+    headline = fields.String(allow_none=True)
+    company = fields.String(allow_none=True)
+    title = fields.String(allow_none=True)
+    primary_focus = fields.String(allow_none=True)
+    timezone = fields.String()
+    quiet_hours = fields.Nested(QuietHoursSchema)
+    share = fields.Nested(ShareSchema)
+    created_at = _iso()
+    profile_updated_at = _iso(allow_none=True)
+
+
+class ExportedRegistrationSchema(Schema):
+    id = fields.UUID()
+    event_id = fields.UUID()
+    event_name = fields.String()
+    status = fields.String(metadata={"enum": ["registered", "cancelled"]})
+    badge_code = fields.String(allow_none=True, metadata={"description": "Live ones only"})
+    created_at = _iso()
+    cancelled_at = _iso(allow_none=True)
+
+
+class ExportedCheckInSchema(Schema):
+    id = fields.UUID()
+    event_id = fields.UUID()
+    registration_id = fields.UUID()
+    session_id = fields.UUID(allow_none=True)
+    session_title = fields.String(allow_none=True)
+    direction = fields.String(metadata={"enum": ["entry", "exit"]})
+    scanned_at = _iso()
+    received_at = _iso()
+
+
+class ExportedPersonSchema(Schema):
+    """The other person, as they share themselves."""
+
+    user_id = fields.UUID()
+    display_name = fields.String()
+    email = fields.String(allow_none=True)
+    company = fields.String(allow_none=True)
+    title = fields.String(allow_none=True)
+    headline = fields.String(allow_none=True)
+
+
+class ExportedContactSchema(Schema):
+    id = fields.UUID()
+    person = fields.Nested(ExportedPersonSchema)
+    event_id = fields.UUID(allow_none=True)
+    met_in_person = fields.Boolean()
+    met_at = _iso()
+    note = fields.String(allow_none=True)
+    tags = fields.List(fields.String())
+    muted = fields.Boolean()
+    not_interested = fields.Boolean()
+
+
+class ExportedMessageSchema(Schema):
+    id = fields.UUID()
+    direction = fields.String(metadata={"enum": ["sent", "received"]})
+    sender_id = fields.UUID()
+    recipient_id = fields.UUID()
+    kind = fields.String()
+    body = fields.String()
+    sent_at = _iso()
+    read_at = _iso(allow_none=True)
+
+
+class ExportedFollowUpSchema(Schema):
+    id = fields.UUID()
+    contact_id = fields.UUID()
+    plan_id = fields.UUID(allow_none=True)
+    kind = fields.String()
+    body = fields.String()
+    send_at = _iso()
+    deliver_at = _iso(allow_none=True)
+    status = fields.String()
+    status_reason = fields.String(allow_none=True)
+
+
+class ExportedPlanSchema(Schema):
+    id = fields.UUID()
+    contact_id = fields.UUID()
+    cadence = fields.String()
+    status = fields.String()
+    start_at = _iso()
+
+
 class ExportSchema(Schema):
     """Everything Wellspring holds about me."""
 
-    profile = fields.Dict(required=True)
-    registrations = fields.List(fields.Dict(), required=True)
-    check_ins = fields.List(fields.Dict(), required=True)
+    profile = fields.Nested(ExportedProfileSchema, required=True)
+    registrations = fields.List(fields.Nested(ExportedRegistrationSchema), required=True)
+    check_ins = fields.List(fields.Nested(ExportedCheckInSchema), required=True)
     contacts = fields.List(
-        fields.Dict(),
+        fields.Nested(ExportedContactSchema),
         required=True,
         metadata={"description": "My contacts with my private notes and tags"},
     )
-    messages = fields.List(fields.Dict(), required=True)
-    follow_ups = fields.List(fields.Dict(), required=True)
-    follow_up_plans = fields.List(fields.Dict(), required=True)
+    messages = fields.List(fields.Nested(ExportedMessageSchema), required=True)
+    follow_ups = fields.List(fields.Nested(ExportedFollowUpSchema), required=True)
+    follow_up_plans = fields.List(fields.Nested(ExportedPlanSchema), required=True)
     sessions = fields.List(
         fields.Dict(), required=True, metadata={"description": "My sign-ins, without tokens"}
     )

@@ -4,6 +4,12 @@ from api.fields import Instant
 from api.schemas import PageArgsSchema, page_of
 from services.checkin.checkins import ENTRY, EXIT
 
+SCAN_STATUSES = ["checked_in", "already_checked_in", "checked_out", "already_checked_out"]
+# Keys only some answers carry (a scan that stored nothing new has no scanned_at, …).
+SOMETIMES = {"maybe_absent": True}
+UUID = {"format": "uuid"}
+INSTANT = {"format": "date-time"}
+
 
 class CheckInScanSchema(Schema):
     badge = fields.String(
@@ -33,21 +39,26 @@ class CheckInResultSchema(Schema):
     status = fields.String(
         required=True,
         metadata={
-            "description": "checked_in, already_checked_in, checked_out or already_checked_out"
+            "enum": SCAN_STATUSES,
+            "description": "checked_in, already_checked_in, checked_out or already_checked_out",
         },
     )
     check_in_id = fields.String(
-        metadata={"description": "The stored scan (the first entry when nothing new was stored)"}
+        metadata={
+            **SOMETIMES,
+            **UUID,
+            "description": "The stored scan (the first entry when nothing new was stored)",
+        }
     )
-    registration_id = fields.String(required=True)
+    registration_id = fields.String(required=True, metadata=UUID)
     attendee = fields.Nested(AttendeeNameSchema, required=True)
-    checked_in_at = fields.String(metadata={"format": "date-time"})
-    first_checked_in_at = fields.String(metadata={"format": "date-time"})
-    scanned_at = fields.String(metadata={"format": "date-time"})
-    received_at = fields.String(metadata={"format": "date-time"})
-    direction = fields.String()
-    session_id = fields.String(allow_none=True)
-    device_id = fields.String(allow_none=True)
+    checked_in_at = fields.String(metadata={**SOMETIMES, **INSTANT})
+    first_checked_in_at = fields.String(allow_none=True, metadata=INSTANT)
+    scanned_at = fields.String(metadata={**SOMETIMES, **INSTANT})
+    received_at = fields.String(metadata={**SOMETIMES, **INSTANT})
+    direction = fields.String(metadata={**SOMETIMES, "enum": [ENTRY, EXIT]})
+    session_id = fields.String(allow_none=True, metadata=UUID)
+    device_id = fields.String(allow_none=True, metadata=SOMETIMES)
 
 
 class ScanLogArgsSchema(PageArgsSchema):
@@ -59,7 +70,7 @@ class CheckInRecordSchema(Schema):
     event_id = fields.UUID()
     registration_id = fields.UUID()
     session_id = fields.UUID(allow_none=True)
-    direction = fields.String()
+    direction = fields.String(metadata={"enum": [ENTRY, EXIT]})
     scanned_at = Instant()
     received_at = Instant()
     updated_at = Instant()

@@ -32,7 +32,7 @@ ETAG_HEADER = {"ETag": {"schema": {"type": "string"}}}
 class ContactScan(MethodView):
     @blp.authenticated
     @blp.arguments(ContactScanSchema)
-    @blp.response(201, ContactSchema, headers=ETAG_HEADER)
+    @blp.response(201, ContactSchema, headers=ETAG_HEADER, location="/v1/contacts/{id}")
     @blp.alt_response(200, schema=ContactSchema, description="Already connected")
     @blp.problems(403, 404, 409)
     def post(self, data):

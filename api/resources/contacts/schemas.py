@@ -60,6 +60,13 @@ class ContactSchema(Schema):
     )
     created_at = Instant(attribute="contact.created_at")
     updated_at = Instant(attribute="contact.updated_at")
+    etag = fields.String(
+        dump_only=True,
+        metadata={
+            "description": "The same value as the ETag header: send it as If-Match when you "
+            "edit (for clients that do not read response headers)"
+        },
+    )
 
 
 ContactPageSchema = page_of(ContactSchema, "ContactPageSchema")

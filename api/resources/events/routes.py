@@ -64,7 +64,7 @@ def _max_event_days() -> int:
 class Events(MethodView):
     @blp.authenticated
     @blp.arguments(EventSchema)
-    @blp.response(201, EventWithRoleSchema)
+    @blp.response(201, EventWithRoleSchema, location="/v1/events/{id}")
     def post(self, data):
         """Create an event; the caller becomes its organizer."""
         event = events.create_event(
@@ -218,7 +218,7 @@ class EventSessions(MethodView):
 @blp.route("/events/<uuid:event_id>/registrations")
 class EventRegistrations(MethodView):
     @blp.authenticated
-    @blp.response(201, RegistrationSchema)
+    @blp.response(201, RegistrationSchema, location="/v1/registrations/{id}")
     @blp.alt_response(200, schema=RegistrationSchema, description="Already registered")
     @blp.problems(404, 409)
     def post(self, event_id: UUID):

@@ -3,7 +3,9 @@ from marshmallow import Schema, fields, validate
 from api.fields import Instant, TimeZoneName
 from api.resources.meetings.schemas import MeetingHoursSchema, MeetingSetupFields
 from api.schemas import PageArgsSchema, page_of
-from services.events.events import ROLES
+from services.events.events import CANCELLED, REGISTERED, ROLES
+
+REGISTRATION_STATUSES = [REGISTERED, CANCELLED]
 
 
 class EventSchema(Schema):
@@ -37,7 +39,9 @@ class EventChangesSchema(EventSchema, MeetingSetupFields):
 
 class EventWithRoleSchema(EventSchema):
     my_role = fields.String(
-        allow_none=True, dump_only=True, metadata={"description": "organizer, staff, or null"}
+        allow_none=True,
+        dump_only=True,
+        metadata={"enum": list(ROLES), "description": "organizer, staff, or null"},
     )
 
 
@@ -51,7 +55,7 @@ class StaffSchema(Schema):
 
     user_id = fields.UUID(dump_only=True)
     display_name = fields.String(attribute="user.display_name", dump_only=True)
-    role = fields.String(dump_only=True)
+    role = fields.String(dump_only=True, metadata={"enum": list(ROLES)})
     created_at = Instant(dump_only=True)
 
 
@@ -124,16 +128,21 @@ class RegistrationSchema(Schema):
     event_id = fields.UUID(dump_only=True)
     user_id = fields.UUID(dump_only=True)
     badge_code = fields.String(
-        dump_only=True, metadata={"description": "Only in the badge owner's own answers"}
+        dump_only=True,
+        metadata={"maybe_absent": True, "description": "Only in the badge owner's own answers"},
     )
     badge_url = fields.String(
         dump_only=True,
         metadata={
+            "maybe_absent": True,
             "description": "What the badge QR encodes: <PUBLIC_BASE_URL>/b/<badge_code> "
-            "(owner only)"
+            "(owner only)",
         },
     )
-    status = fields.String(dump_only=True, metadata={"description": "registered or cancelled"})
+    status = fields.String(
+        dump_only=True,
+        metadata={"enum": REGISTRATION_STATUSES, "description": "registered or cancelled"},
+    )
     created_at = Instant(dump_only=True)
     cancelled_at = Instant(dump_only=True, allow_none=True)
     discoverable = fields.Boolean(
@@ -147,7 +156,9 @@ class AttendeeSchema(Schema):
     user_id = fields.UUID(attribute="registration.user_id")
     display_name = fields.String(attribute="registration.user.display_name")
     email = fields.String(attribute="registration.user.email")
-    status = fields.String(attribute="registration.status")
+    status = fields.String(
+        attribute="registration.status", metadata={"enum": REGISTRATION_STATUSES}
+    )
     registered_at = Instant(attribute="registration.created_at")
     checked_in = fields.Boolean()
     first_checked_in_at = Instant(allow_none=True)
@@ -158,4 +169,4 @@ AttendeePageSchema = page_of(AttendeeSchema, "AttendeePageSchema")
 
 
 class AttendeeListArgsSchema(PageArgsSchema):
-    status = fields.String(validate=validate.OneOf(("registered", "cancelled")))
+    status = fields.String(validate=validate.OneOf(REGISTRATION_STATUSES))

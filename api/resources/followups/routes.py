@@ -29,7 +29,7 @@ blp = Blueprint(
 class ContactFollowUps(MethodView):
     @blp.authenticated
     @blp.arguments(FollowUpCreateSchema)
-    @blp.response(201, FollowUpSchema)
+    @blp.response(201, FollowUpSchema, location="/v1/follow-ups/{id}")
     @blp.problems(403, 404, 422)
     def post(self, data, contact_id: UUID):
         """Schedule a follow-up.
@@ -47,7 +47,7 @@ class ContactFollowUps(MethodView):
 class ContactPlans(MethodView):
     @blp.authenticated
     @blp.arguments(PlanCreateSchema)
-    @blp.response(201, PlanSchema)
+    @blp.response(201, PlanSchema, location="/v1/follow-up-plans/{id}")
     @blp.problems(403, 404, 422)
     def post(self, data, contact_id: UUID):
         """Start a cadence plan; its items are scheduled to comply with the policy.

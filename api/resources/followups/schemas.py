@@ -3,6 +3,7 @@ from marshmallow import Schema, fields, validate
 from api.fields import Instant
 from api.resources.messaging.schemas import MessageSendSchema
 from api.schemas import PageArgsSchema, page_of
+from services.messaging.follow_up_states import PLAN_ACTIVE, PLAN_CANCELLED, PLAN_COMPLETED
 from services.messaging.followups import CADENCES, STATUSES
 from services.messaging.messaging import KINDS, MAX_BODY_LENGTH
 
@@ -30,7 +31,7 @@ class FollowUpSchema(Schema):
     contact_id = fields.UUID(required=True)
     recipient_id = fields.UUID(required=True)
     plan_id = fields.UUID(allow_none=True, required=True)
-    kind = fields.String(required=True)
+    kind = fields.String(required=True, metadata={"enum": list(KINDS)})
     body = fields.String(required=True)
     send_at = Instant(required=True, metadata={"description": "The time asked for"})
     deliver_at = Instant(
@@ -40,7 +41,8 @@ class FollowUpSchema(Schema):
         },
     )
     status = fields.String(
-        required=True, metadata={"description": "scheduled, sent, cancelled or skipped"}
+        required=True,
+        metadata={"enum": list(STATUSES), "description": "scheduled, sent, cancelled or skipped"},
     )
     reason = fields.String(
         attribute="status_reason",
@@ -90,9 +92,13 @@ class PlanCreateSchema(Schema):
 class PlanSchema(Schema):
     id = fields.UUID(required=True)
     contact_id = fields.UUID(required=True)
-    cadence = fields.String(required=True)
+    cadence = fields.String(required=True, metadata={"enum": list(CADENCES)})
     status = fields.String(
-        required=True, metadata={"description": "active, completed or cancelled"}
+        required=True,
+        metadata={
+            "enum": [PLAN_ACTIVE, PLAN_COMPLETED, PLAN_CANCELLED],
+            "description": "active, completed or cancelled",
+        },
     )
     reason = fields.String(attribute="status_reason", allow_none=True, required=True)
     start_at = Instant(required=True)

@@ -173,7 +173,18 @@ class CalendarToken(MethodView):
 
 @blp.route("/calendar/<string:feed_token>.ics")
 class CalendarFeed(MethodView):
-    @blp.doc(operationId="getCalendarFeed", security=[])
+    @blp.doc(
+        operationId="getCalendarFeed",
+        security=[],
+        parameters=[
+            {
+                "in": "path",
+                "name": "feed_token",
+                "required": True,
+                "schema": {"type": "string", "minLength": 1, "maxLength": 100},
+            }
+        ],
+    )
     @blp.response(200, content_type="text/calendar", description="My booked meetings")
     @blp.problems(404)
     def get(self, feed_token: str):

@@ -72,7 +72,7 @@ class RecommendationArgsSchema(Schema):
     )
 
 
-class ReasonSchema(Schema):
+class RecommendationReasonSchema(Schema):
     kind = fields.String(
         required=True,
         metadata={"description": "offers_what_you_seek, seeks_what_you_offer or shared_focus"},
@@ -91,7 +91,7 @@ class RecommendationSchema(Schema):
             "you offer, 1 for a shared primary focus"
         },
     )
-    why = fields.List(fields.Nested(ReasonSchema), required=True)
+    why = fields.List(fields.Nested(RecommendationReasonSchema), required=True)
 
 
 class RecommendationListSchema(Schema):

@@ -24,11 +24,15 @@ class MessageSchema(Schema):
         metadata={"description": "Your contact for the other person (null if you removed it)"},
     )
     direction = fields.String(
-        required=True, metadata={"description": "outgoing (you sent it) or incoming"}
+        required=True,
+        metadata={
+            "enum": ["outgoing", "incoming"],
+            "description": "outgoing (you sent it) or incoming",
+        },
     )
     sender_id = fields.UUID(required=True)
     recipient_id = fields.UUID(required=True)
-    kind = fields.String(required=True)
+    kind = fields.String(required=True, metadata={"enum": list(KINDS)})
     body = fields.String(required=True)
     sent_at = Instant(required=True)
     read_at = Instant(allow_none=True, required=True)

@@ -25,12 +25,23 @@ class PushArgsSchema(Schema):
     )
 
 
+# A WatermelonDB raw record: column → a string, number, boolean or null (typed so that a
+# generated client gets `dict[str, str | float | bool | None]`, not `Any`).
+RAW_RECORD = {
+    "description": "A raw record: column name → value (id and the table's columns)",
+    "additionalProperties": {
+        "nullable": True,
+        "anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}],
+    },
+}
+
+
 class TableChangesSchema(Schema):
     class Meta:
         unknown = INCLUDE
 
-    created = fields.List(fields.Dict(), load_default=list)
-    updated = fields.List(fields.Dict(), load_default=list)
+    created = fields.List(fields.Dict(metadata=RAW_RECORD), load_default=list)
+    updated = fields.List(fields.Dict(metadata=RAW_RECORD), load_default=list)
     deleted = fields.List(fields.String(), load_default=list)
 
 

@@ -97,7 +97,11 @@ class EventStatsSchema(Schema):
     )
     show_up_rate = fields.Float(required=True, allow_none=True)
     walk_ins = fields.Integer(
-        required=True, metadata={"description": "Registered at or after the event's start"}
+        required=True,
+        metadata={
+            "description": "Checked in at the door with a registration made at or after the "
+            "event's start (never more than checked_in)"
+        },
     )
     inside_now = fields.Integer(
         required=True, metadata={"description": "Door entries minus scanned exits"}

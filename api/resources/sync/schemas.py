@@ -1,7 +1,7 @@
 from marshmallow import Schema, fields, validate
 
 from api.fields import Instant
-from api.resources.checkins.schemas import AttendeeNameSchema
+from api.resources.checkins.schemas import INSTANT, SOMETIMES, UUID, AttendeeNameSchema
 from services.checkin.checkins import ENTRY, EXIT
 from services.checkin.sync import CHECK_IN, CONTACT, MAX_BATCH
 
@@ -31,7 +31,7 @@ class SyncBatchSchema(Schema):
 
 class SyncResultSchema(Schema):
     client_scan_id = fields.String(required=True)
-    kind = fields.String(required=True)
+    kind = fields.String(required=True, metadata={"enum": [CHECK_IN, CONTACT]})
     status = fields.String(
         required=True,
         metadata={
@@ -43,25 +43,30 @@ class SyncResultSchema(Schema):
     http_status = fields.Integer(
         required=True, metadata={"description": "What the single endpoint would have answered"}
     )
+    # The rest depends on the scan's kind and outcome: each key is present only where the
+    # single endpoint would have answered it.
     original_status = fields.String(
-        metadata={"description": "For a duplicate: what the first sync answered"}
+        metadata={**SOMETIMES, "description": "For a duplicate: what the first sync answered"}
     )
-    reason = fields.String(metadata={"description": "For a refusal"})
-    detail = fields.String()
-    errors = fields.Dict()
-    check_in_id = fields.String()
-    registration_id = fields.String()
-    first_checked_in_at = fields.String(metadata={"format": "date-time"})
-    checked_in_at = fields.String(metadata={"format": "date-time"})
-    # The rest of what the single check-in endpoint answers.
-    attendee = fields.Nested(AttendeeNameSchema)
-    scanned_at = fields.String(metadata={"format": "date-time"})
-    received_at = fields.String(metadata={"format": "date-time"})
-    direction = fields.String()
-    session_id = fields.String(allow_none=True)
-    device_id = fields.String(allow_none=True)
-    contact_id = fields.String()
-    created = fields.Boolean(metadata={"description": "Whether this scan stored something new"})
+    reason = fields.String(metadata={**SOMETIMES, "description": "For a refusal"})
+    detail = fields.String(metadata=SOMETIMES)
+    errors = fields.Dict(
+        keys=fields.String(), values=fields.List(fields.String()), metadata=SOMETIMES
+    )
+    check_in_id = fields.String(metadata={**SOMETIMES, **UUID})
+    registration_id = fields.String(metadata={**SOMETIMES, **UUID})
+    first_checked_in_at = fields.String(allow_none=True, metadata={**SOMETIMES, **INSTANT})
+    checked_in_at = fields.String(metadata={**SOMETIMES, **INSTANT})
+    attendee = fields.Nested(AttendeeNameSchema, metadata=SOMETIMES)
+    scanned_at = fields.String(metadata={**SOMETIMES, **INSTANT})
+    received_at = fields.String(metadata={**SOMETIMES, **INSTANT})
+    direction = fields.String(metadata={**SOMETIMES, "enum": [ENTRY, EXIT]})
+    session_id = fields.String(allow_none=True, metadata={**SOMETIMES, **UUID})
+    device_id = fields.String(allow_none=True, metadata=SOMETIMES)
+    contact_id = fields.String(metadata={**SOMETIMES, **UUID})
+    created = fields.Boolean(
+        metadata={**SOMETIMES, "description": "Whether this scan stored something new"}
+    )
 
 
 class SyncResponseSchema(Schema):
