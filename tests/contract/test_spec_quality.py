@@ -12,11 +12,19 @@ from api.cli import spec_dict
 from api.contract import all_reasons, check_operation_ids, operations
 
 # Component names whose answers may stay untyped (none today; say why when adding one).
-UNTYPED_ALLOWED: set[str] = set()
-# Parts of answers still untyped, by where they are reported. TODO (issue 16, push): the
-# export's push devices, settings and notifications are plain objects until typed field by
-# field like the rest of the export.
-UNTYPED_PARTS = ("Export.devices", "Export.notification_settings", "Export.notifications")
+# `Empty` is the contract's `{}` answer (password reset, resend): an object that has no fields.
+UNTYPED_ALLOWED: set[str] = {"Empty"}
+# Parts of the data export that are still plain objects (the v1.1 lists: push devices,
+# settings and notifications; sign-ins, invitations and mail). Typing them field by field like
+# the rest of the export is open work, named in the issue note; nothing else may be untyped.
+UNTYPED_PARTS = (
+    "Export.devices",
+    "Export.notification_settings",
+    "Export.notifications",
+    "Export.sessions",
+    "Export.invitations",
+    "Export.mail",
+)
 
 
 @pytest.fixture(scope="module")
