@@ -21,7 +21,7 @@ from api.resources.events.schemas import (
     SessionSchema,
     StaffAssignSchema,
     StaffPageSchema,
-    StaffRoleSchema,
+    StaffRoleChangeSchema,
     StaffSchema,
 )
 from api.schemas import PageArgsSchema, WithExtra
@@ -130,7 +130,7 @@ class EventStaff(MethodView):
 @blp.route("/events/<uuid:event_id>/staff/<uuid:user_id>")
 class EventStaffMember(MethodView):
     @blp.authenticated
-    @blp.arguments(StaffRoleSchema)
+    @blp.arguments(StaffRoleChangeSchema)
     @blp.response(200, StaffSchema)
     @blp.problems(403, 404, 409)
     def patch(self, data, event_id: UUID, user_id: UUID):

@@ -59,7 +59,7 @@ class StaffSchema(Schema):
     created_at = Instant(dump_only=True)
 
 
-class StaffRoleSchema(Schema):
+class StaffRoleChangeSchema(Schema):
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
 
 
