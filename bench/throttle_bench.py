@@ -22,7 +22,8 @@ from common import QueryCounter, describe_machine, summary, throwaway_database
 from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
-from services.accounts.accounts import _issue_token
+from api.auth import AUTHORITY
+from services.accounts import sessions
 from services.core.clock import SettableClock
 from services.core.db import make_session_factory
 from services.core.models import Contact, Message, User
@@ -145,7 +146,9 @@ def main() -> None:
 
         app = committing_app(engine, SettableClock(T0))
         with Session(engine) as session:
-            token = _issue_token(session, session.get(User, sender), T0)
+            token = sessions.start(
+                session, app.extensions[AUTHORITY], session.get(User, sender), T0
+            ).access_token
             session.commit()
         client = app.test_client()
         headers = {"Authorization": f"Bearer {token}"}

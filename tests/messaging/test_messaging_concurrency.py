@@ -293,12 +293,15 @@ def test_workers_and_replies_at_once_never_deadlock_and_replies_win(
     clock = SettableClock(T0)
     app = committing_app(second_engine, clock)
     with app.app_context():
-        from services.accounts.accounts import _issue_token
+        from api.auth import AUTHORITY
+        from services.accounts import sessions
 
+        authority = app.extensions[AUTHORITY]
         factory = app.extensions["wellspring.db"].session_factory
         with factory() as session:
             tokens = [
-                _issue_token(session, session.get(User, pair[3]), T0) for pair in seeded.pairs
+                sessions.start(session, authority, session.get(User, pair[3]), T0).access_token
+                for pair in seeded.pairs
             ]
             session.commit()
     factories = [make_session_factory(e) for e in (engine, second_engine)]
