@@ -27,12 +27,13 @@ from datetime import UTC, datetime, timedelta
 
 from common import describe_machine, summary, throwaway_database
 from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
 
 from api import create_app
-from services.accounts.accounts import hash_token
+from api.auth import AUTHORITY
+from services.accounts import sessions
 from services.core.clock import SettableClock
 from services.core.models import (
-    AccessToken,
     Event,
     EventStaff,
     MatchTag,
@@ -100,8 +101,7 @@ def seed(engine, registrations: int, viewers: int, rng: random.Random):
         tags += [{**base, "kind": SEEK, "tag": t} for t in seeks]
         tags.append({**base, "kind": FOCUS, "tag": focus})
         if FAMOUS <= index < FAMOUS + viewers:
-            token = f"bench-token-{index}"
-            tokens[user_id] = token
+            tokens[user_id] = None  # signed in through the app once it exists (measure)
     with engine.begin() as conn:
         conn.execute(
             insert(User),
@@ -145,13 +145,6 @@ def seed(engine, registrations: int, viewers: int, rng: random.Random):
         for rows, model in ((users, User), (regs, Registration), (tags, MatchTag)):
             for start in range(0, len(rows), CHUNK):
                 conn.execute(insert(model), rows[start : start + CHUNK])
-        conn.execute(
-            insert(AccessToken),
-            [
-                {"user_id": user_id, "token_hash": hash_token(token), "created_at": STARTS_AT}
-                for user_id, token in tokens.items()
-            ],
-        )
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM ANALYZE")
@@ -191,6 +184,14 @@ def measure(engine, label: str, registrations: int, viewers: int) -> None:
             "PUBLIC_BASE_URL": "https://bench.test",
         }
     )
+    with Session(engine) as session:
+        tokens = {
+            user_id: sessions.start(
+                session, app.extensions[AUTHORITY], session.get(User, user_id), NOW
+            ).access_token
+            for user_id in tokens
+        }
+        session.commit()
     client = app.test_client()
     path = f"/v1/events/{event_id}/recommendations"
     samples, hits, sizes = [], [], []
