@@ -88,37 +88,12 @@ def register_device(
             errors={"token": ["Required (and no subscription)."]},
         )
     digest = token_hash(token)
+    fields = (provider, platform, token, digest, p256dh, auth, app_version, locale, session_id)
     try:
-        return _store_device(
-            session,
-            user,
-            provider,
-            platform,
-            token,
-            digest,
-            p256dh,
-            auth,
-            app_version,
-            locale,
-            session_id,
-            now,
-        )
+        return _store_device(session, user, *fields, now)
     except IntegrityError:  # the same token registered at the same moment: it exists now
         session.rollback()
-        return _store_device(
-            session,
-            user,
-            provider,
-            platform,
-            token,
-            digest,
-            p256dh,
-            auth,
-            app_version,
-            locale,
-            session_id,
-            now,
-        )
+        return _store_device(session, user, *fields, now)
 
 
 def _store_device(
