@@ -81,6 +81,8 @@ def config_from_environment() -> dict[str, Any]:
         ),
         # An event's span, from start to end (create and update): 422 above it.
         "MAX_EVENT_DAYS": int(os.environ.get("MAX_EVENT_DAYS", "31")),
+        # How long a pull's watermark is kept (a phone silent longer gets a longer answer).
+        "SYNC_LOG_RETENTION_DAYS": float(os.environ.get("SYNC_LOG_RETENTION_DAYS", "30")),
         "ACCESS_TOKEN_TTL_SECONDS": int(os.environ.get("ACCESS_TOKEN_TTL_SECONDS", "3600")),
         "REFRESH_TOKEN_TTL_DAYS": float(os.environ.get("REFRESH_TOKEN_TTL_DAYS", "60")),
         # Where revoked sign-ins are shared: a file every process on this machine reads

@@ -2,8 +2,9 @@
 
 Owns: the change log (`sync_changes`, written by database triggers that migration 0009 creates
 on every table the sync reads) and the pull watermarks (`sync_watermarks`); the pull
-(`pull.pull_changes`), the push (`push.push_changes`) and the scanner kit
-(`scanner_kit.scanner_kit`).
+(`pull.pull_changes`), the push (`push.push_changes`), the scanner kit
+(`scanner_kit.scanner_kit`) and the log's housekeeping (`compaction.compact_change_log`, run by
+the worker).
 
 Imports: services.core (models, db, errors, clock, timezones) and, through the functions they
 export, services.accounts (update_profile), services.events (require_staff),

@@ -12,62 +12,9 @@ import json
 
 import pytest
 
-from api.extensions import limiter
-from tests.offline.mirror import Mirror, server_view
-from tests.support import (
-    ApiCaller,
-    assert_problem,
-    event_with_staff,
-    new_session,
-    new_user,
-    register,
-)
-from tests.support.live import committing_app
-
-
-def pull(caller, last_pulled_at=None):
-    query = "" if last_pulled_at is None else f"&last_pulled_at={last_pulled_at}"
-    response = caller.get(f"/v1/sync/pull?schema_version=1{query}")
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return json.loads(response.get_data(as_text=True))
-
-
-def sync(caller, mirror: Mirror) -> dict:
-    answer = pull(caller, mirror.last_pulled_at)
-    mirror.apply(answer)
-    return answer
-
-
-def push(caller, changes, last_pulled_at, **kwargs):
-    return caller.post(f"/v1/sync/push?last_pulled_at={last_pulled_at}", json=changes, **kwargs)
-
-
-def assert_converged(caller, mirror: Mirror) -> None:
-    assert mirror.comparable() == server_view(pull(caller)).comparable()
-
-
-def scan_contact(caller, event_id, badge):
-    response = caller.post("/v1/contacts/scan", json={"badge": badge, "event_id": event_id})
-    assert response.status_code in (200, 201), response.get_json()
-    return response.get_json()
-
-
-@pytest.fixture
-def anon(engine, clock) -> ApiCaller:
-    app = committing_app(engine, clock)
-    limiter.reset()
-    return ApiCaller(app.test_client())
-
-
-@pytest.fixture
-def meetup(anon):
-    setup = event_with_staff(anon.client)
-    ada = new_user(anon.client, display_name="Ada")
-    bo = new_user(anon.client, display_name="Bo")
-    assert bo.patch("/v1/me", json={"headline": "Builds boats"}).status_code == 200
-    ada_reg = register(ada, setup.event_id)
-    bo_reg = register(bo, setup.event_id)
-    return setup, ada, bo, ada_reg, bo_reg
+from tests.offline.mirror import Mirror
+from tests.offline.phone import assert_converged, pull, push, scan_contact, sync
+from tests.support import assert_problem, new_session
 
 
 def test_first_pull_has_every_table_and_row_in_created(meetup):
