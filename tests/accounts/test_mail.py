@@ -301,6 +301,7 @@ def test_the_worker_loop_runs_follow_ups_and_mail_as_steps(app, client, clock, s
         steps = delivery_steps(app)
         assert [step.name for step in steps] == [
             "expired-idempotency-answers",
+            "sync-log-compaction",
             "follow-ups",
             "push",
             "mail",
