@@ -11,7 +11,7 @@ export and erasure of mail) and `services.events.invitations` (export and erasur
 invitations sent to the person's address),
 `services.push.devices` (signing a session out deletes
 the push devices it registered; `services.push.privacy` for export and erasure) and
-`services.meetings.erasure.forget_person` (erasure withdraws the person's meeting requests and
+`services.meetings.privacy` (export; erasure withdraws the person's meeting requests and
 meetings).
 """
 

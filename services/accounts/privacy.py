@@ -43,7 +43,7 @@ from services.core.models import (
 )
 from services.events.invitations import erase_invitations_for, invitations_for_email
 from services.mail.outbox import erase_for_user, mail_for_user
-from services.meetings.erasure import forget_person
+from services.meetings.privacy import export_meeting_data, forget_person
 from services.messaging.follow_up_states import CANCELLED, PLAN_ACTIVE, SCHEDULED
 from services.push import privacy as push_privacy
 
@@ -99,6 +99,8 @@ def export_user_data(session: Session, user: User) -> dict[str, Any]:
             "title": user.title,
             "primary_focus": user.primary_focus,
             "timezone": user.timezone,
+            "offers": list(user.offers or []),
+            "seeks": list(user.seeks or []),
             "quiet_hours": user.quiet_hours,
             "share": user.share,
             "created_at": _iso(user.created_at),
@@ -111,6 +113,7 @@ def export_user_data(session: Session, user: User) -> dict[str, Any]:
                 "event_name": e.name,
                 "status": r.status,
                 "badge_code": r.badge_code if r.status == "registered" else None,
+                "discoverable": r.discoverable,
                 "created_at": _iso(r.created_at),
                 "cancelled_at": _iso(r.cancelled_at),
             }
@@ -195,6 +198,7 @@ def export_user_data(session: Session, user: User) -> dict[str, Any]:
         "invitations": invitations_for_email(session, user.email),
         "mail": mail_for_user(session, user.id, user.email),
         **push_privacy.export_push_data(session, user.id),
+        **export_meeting_data(session, user.id),
     }
 
 

@@ -21,7 +21,8 @@ Exports (the functions other domains and the API call):
   services.networking when two people exchange contacts by badge scan), meeting_counts (the
   stats)
 - calendar: rotate_feed_token, calendar_for_token
-- erasure: forget_person (called by services.accounts.privacy.erase_user)
+- privacy: export_meeting_data and forget_person (the account export and erasure,
+  services.accounts.privacy)
 - notifications: queue_notification, the one place meeting pushes are queued (push outbox)
 
 Lock order inside this package (after the networking order when called from a badge scan:
@@ -31,5 +32,5 @@ registrations in id order (pending counters) → meetings and their participant 
 
 EXPORTS: dict[str, tuple[str, ...]] = {
     "booking": ("mark_held_by_scan", "meeting_counts", "MeetingCounts"),
-    "erasure": ("forget_person",),
+    "privacy": ("export_meeting_data", "forget_person"),
 }

@@ -266,3 +266,34 @@ def test_requests_acceptances_and_cancellations_queue_pushes_declines_do_not(ano
     declined = asked(carol, setup.event_id, alice)
     assert alice.post(f"/v1/meeting-requests/{declined['id']}/decline").status_code == 204
     assert [kind for kind, _ in queued(carol)] == []
+
+
+def test_the_export_holds_my_meeting_requests_meetings_and_feed(anon):
+    setup = meeting_event(anon.client, spots=(1,))
+    alice = attendee(anon.client, setup.event_id, name="Alice", offers=["rust"], seeks=["ml"])
+    bob = attendee(anon.client, setup.event_id, name="Bob")
+    carol = attendee(anon.client, setup.event_id, name="Carol")
+    meeting = accept(bob, asked(alice, setup.event_id, bob)["id"]).get_json()
+    declined = asked(carol, setup.event_id, alice, [SLOT_1230])
+    assert alice.post(f"/v1/meeting-requests/{declined['id']}/decline").status_code == 204
+    assert alice.post("/v1/me/calendar-token").status_code in (200, 201)
+    export = alice.get("/v1/me/export").get_json()
+    assert export["profile"]["offers"] == ["rust"] and export["profile"]["seeks"] == ["ml"]
+    assert export["registrations"][0]["discoverable"] is True
+    by_direction = {r["direction"]: r for r in export["meeting_requests"]}
+    sent, received = by_direction["sent"], by_direction["received"]
+    assert sent["direction"] == "sent" and sent["with"] == {
+        "user_id": bob.id,
+        "display_name": "Bob",
+    }
+    assert sent["status"] == "accepted" and sent["message"]
+    assert received["direction"] == "received" and received["status"] == "declined"
+    assert received["with"]["display_name"] == "Carol" and received["slots"] == [SLOT_1230]
+    [booked] = export["meetings"]
+    assert booked["id"] == meeting["id"] and booked["spot"] == "Table 1"
+    assert booked["with"]["display_name"] == "Bob" and booked["starts_at"] == meeting["starts_at"]
+    assert export["calendar_feed"]["created_at"]
+    assert "token" not in str(export["calendar_feed"])
+    # Bob's export shows the same meeting from his side; Carol has no feed.
+    assert bob.get("/v1/me/export").get_json()["meetings"][0]["with"]["user_id"] == alice.id
+    assert carol.get("/v1/me/export").get_json()["calendar_feed"] is None

@@ -178,6 +178,8 @@ class ExportedProfileSchema(Schema):
     title = fields.String(allow_none=True)
     primary_focus = fields.String(allow_none=True)
     timezone = fields.String()
+    offers = fields.List(fields.String())
+    seeks = fields.List(fields.String())
     quiet_hours = fields.Nested(QuietHoursSchema)
     share = fields.Nested(ShareSchema)
     created_at = _iso()
@@ -190,6 +192,7 @@ class ExportedRegistrationSchema(Schema):
     event_name = fields.String()
     status = fields.String(metadata={"enum": ["registered", "cancelled"]})
     badge_code = fields.String(allow_none=True, metadata={"description": "Live ones only"})
+    discoverable = fields.Boolean()
     created_at = _iso()
     cancelled_at = _iso(allow_none=True)
 
@@ -259,6 +262,97 @@ class ExportedPlanSchema(Schema):
     start_at = _iso()
 
 
+class ExportedSignInSchema(Schema):
+    id = fields.UUID()
+    created_at = _iso()
+    last_used_at = _iso()
+    user_agent = fields.String(allow_none=True)
+
+
+class ExportedInvitationSchema(Schema):
+    id = fields.UUID()
+    event_id = fields.UUID()
+    event_name = fields.String()
+    role = fields.String()
+    status = fields.String()
+    created_at = _iso()
+    responded_at = _iso(allow_none=True)
+
+
+class ExportedMailSchema(Schema):
+    id = fields.UUID()
+    kind = fields.String()
+    to = fields.String()
+    subject = fields.String()
+    body = fields.String(metadata={"description": "Any token it carried reads (token not kept)"})
+    status = fields.String()
+    created_at = _iso()
+    sent_at = _iso(allow_none=True)
+
+
+class ExportedDeviceSchema(Schema):
+    id = fields.UUID()
+    provider = fields.String()
+    platform = fields.String()
+    app_version = fields.String(allow_none=True)
+    locale = fields.String(allow_none=True)
+    created_at = _iso()
+
+
+class ExportedNotificationSettingsSchema(Schema):
+    messages = fields.Boolean()
+    contacts = fields.Boolean()
+    invitations = fields.Boolean()
+    meetings = fields.Boolean()
+    previews = fields.Boolean()
+
+
+class ExportedNotificationSchema(Schema):
+    id = fields.UUID()
+    type = fields.String()
+    status = fields.String()
+    created_at = _iso()
+    sent_at = _iso(allow_none=True)
+    data = fields.Dict(keys=fields.String(), values=fields.String())
+
+
+class ExportedMeetingPersonSchema(Schema):
+    user_id = fields.UUID()
+    display_name = fields.String()
+
+
+class ExportedMeetingRequestSchema(Schema):
+    id = fields.UUID()
+    event_id = fields.UUID()
+    event_name = fields.String()
+    direction = fields.String(metadata={"enum": ["sent", "received"]})
+    with_ = fields.Nested(ExportedMeetingPersonSchema, data_key="with", attribute="with")
+    kind = fields.String()
+    message = fields.String()
+    slots = fields.List(fields.String(metadata={"format": "date-time"}))
+    status = fields.String()
+    created_at = _iso()
+    responded_at = _iso(allow_none=True)
+
+
+class ExportedMeetingSchema(Schema):
+    id = fields.UUID()
+    event_id = fields.UUID()
+    event_name = fields.String()
+    request_id = fields.UUID()
+    with_ = fields.Nested(ExportedMeetingPersonSchema, data_key="with", attribute="with")
+    spot = fields.String()
+    starts_at = _iso()
+    ends_at = _iso()
+    status = fields.String()
+    cancelled_at = _iso(allow_none=True)
+    held_at = _iso(allow_none=True)
+
+
+class ExportedCalendarFeedSchema(Schema):
+    created_at = _iso()
+
+
 class ExportSchema(Schema):
     """Everything Wellspring holds about me."""
 
@@ -274,18 +368,36 @@ class ExportSchema(Schema):
     follow_ups = fields.List(fields.Nested(ExportedFollowUpSchema), required=True)
     follow_up_plans = fields.List(fields.Nested(ExportedPlanSchema), required=True)
     sessions = fields.List(
-        fields.Dict(), required=True, metadata={"description": "My sign-ins, without tokens"}
+        fields.Nested(ExportedSignInSchema),
+        required=True,
+        metadata={"description": "My sign-ins, without tokens"},
     )
     invitations = fields.List(
-        fields.Dict(), required=True, metadata={"description": "Staff invitations to my email"}
+        fields.Nested(ExportedInvitationSchema),
+        required=True,
+        metadata={"description": "Staff invitations to my email"},
     )
     mail = fields.List(
-        fields.Dict(),
+        fields.Nested(ExportedMailSchema),
         required=True,
         metadata={"description": "Mail sent to me, without the tokens it carried"},
     )
     devices = fields.List(
-        fields.Dict(), required=True, metadata={"description": "Push devices (not their tokens)"}
+        fields.Nested(ExportedDeviceSchema),
+        required=True,
+        metadata={"description": "Push devices (not their tokens)"},
     )
-    notification_settings = fields.Dict(required=True)
-    notifications = fields.List(fields.Dict(), required=True)
+    notification_settings = fields.Nested(ExportedNotificationSettingsSchema, required=True)
+    notifications = fields.List(fields.Nested(ExportedNotificationSchema), required=True)
+    meeting_requests = fields.List(
+        fields.Nested(ExportedMeetingRequestSchema),
+        required=True,
+        metadata={"description": "Meeting requests I sent or received"},
+    )
+    meetings = fields.List(fields.Nested(ExportedMeetingSchema), required=True)
+    calendar_feed = fields.Nested(
+        ExportedCalendarFeedSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "Whether I have a calendar feed (its token is not kept)"},
+    )
