@@ -14,6 +14,8 @@ from api.contract import all_reasons, check_operation_ids, operations
 # Component names whose answers may stay untyped (none today; say why when adding one).
 # `Empty` is the contract's `{}` answer (password reset, resend): an object that has no fields.
 UNTYPED_ALLOWED: set[str] = {"Empty"}
+
+
 @pytest.fixture(scope="module")
 def spec(app) -> dict[str, Any]:
     return spec_dict(app)
