@@ -37,16 +37,6 @@ logconfig_dict = logging_config(
 )
 
 
-def post_worker_init(worker) -> None:
-    """`make run` (IN_PROCESS_WORKER=1): the delivery loop (follow-ups, pushes) runs on a thread
-    of the server process, every DELIVERY_INTERVAL seconds (2 by default). `make serve` leaves
-    it to `make worker` processes."""
-    if os.environ.get("IN_PROCESS_WORKER") == "1":
-        from api.worker import start_in_process
-
-        start_in_process(worker.wsgi, interval=float(os.environ.get("DELIVERY_INTERVAL", "2")))
-
-
 def when_ready(server) -> None:
     storage = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     if workers > 1 and storage.startswith("memory://"):

@@ -1,9 +1,8 @@
-"""`flask --app api <command>`: migrate, export-openapi, deliver-follow-ups, seed-demo."""
+"""`flask --app api <command>`: migrate, export-openapi, publish-spec, deliver, seed-demo."""
 
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shlex
 import signal
@@ -13,27 +12,12 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 
-from api import worker
 from api.compat import breaking_changes
 from api.contract import canonical
 from api.demo import seeder
-from services.core import idempotency
 from services.core.migrations import is_at_head, upgrade_to_head
 from services.core.timezones import is_valid_timezone, zone
 from services.mail.transport import SmtpSettings
-from services.messaging import delivery
-
-log = logging.getLogger("wellspring.worker")
-
-
-def purge_expired_idempotency_answers(session_factory, clock) -> int:
-    """Delete Idempotency-Key answers past their 24 hours; every worker loop runs it (the
-    follow-up worker before each pass; an in-process worker should too)."""
-    with session_factory() as session:
-        purged = idempotency.purge_expired(session, clock.now())
-    if purged:
-        log.info("purged %d expired idempotency answers", purged)
-    return purged
 
 
 def spec_json(app: Flask) -> str:
@@ -89,61 +73,6 @@ def register_commands(app: Flask) -> None:
         path.write_text(render_spec(current))
         click.echo(f"wrote {path}")
 
-    @app.cli.command("deliver-follow-ups")
-    @click.option("--loop", is_flag=True, help="Keep delivering, pass after pass, until stopped.")
-    @click.option(
-        "--interval",
-        type=click.FloatRange(min=0.1),
-        default=30.0,
-        show_default=True,
-        help="With --loop: seconds to wait once caught up.",
-    )
-    @click.option(
-        "--batch",
-        type=click.IntRange(min=1),
-        default=500,
-        show_default=True,
-        help="Follow-ups handled per pass at most.",
-    )
-    def deliver_follow_ups(loop: bool, interval: float, batch: int) -> None:
-        """Deliver due follow-ups and pushes (one pass, or --loop); safe to run several at once."""
-        from api.db import clock
-        from api.policy import throttle_policy
-
-        db = current_app.extensions["wellspring.db"]
-        the_clock = clock()
-
-        def purge_expired_answers() -> int:
-            return purge_expired_idempotency_answers(db.session_factory, the_clock)
-
-        if not loop:
-            purged = purge_expired_answers()
-            click.echo(f"purged {purged} expired idempotency answers")
-            report = delivery.deliver_due_follow_ups(
-                db.session_factory, the_clock, throttle_policy(), batch=batch
-            )
-            click.echo(f"follow-up delivery: {report}")
-            pusher = worker.push_worker(current_app)
-            try:
-                decided, sent = pusher.run_pass(db.session_factory, the_clock)
-            finally:
-                pusher.close()
-            click.echo(f"push: {decided}; {sent}")
-            return
-        stop = threading.Event()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: stop.set())
-        click.echo(
-            f"delivering follow-ups every {interval:g} s (batch {batch}), then pushes; Ctrl-C stops"
-        )
-        worker.run_delivery_loop(
-            current_app,
-            interval=interval,
-            batch=batch,
-            stop=stop,
-            housekeeping=purge_expired_answers,
-        )
-
     @app.cli.command("deliver")
     @click.option("--loop", is_flag=True, help="Keep delivering, pass after pass, until stopped.")
     @click.option(
@@ -161,14 +90,14 @@ def register_commands(app: Flask) -> None:
         help="Items handled per step and pass at most.",
     )
     def deliver(loop: bool, interval: float, batch: int) -> None:
-        """Deliver everything due: follow-ups, then mail (one pass, or --loop); safe to run
-        several at once."""
+        """Deliver everything due: follow-ups, pushes, mail, and the housekeeping (one pass, or
+        --loop); safe to run several at once."""
         from api.worker import delivery_steps, run_loop, run_pass
 
         steps = delivery_steps(current_app, batch=batch)
         stop = threading.Event()
         if not loop:
-            run_pass(steps, stop)
+            run_pass(steps, stop, report=lambda step, summary: click.echo(summary))
             return
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
@@ -180,6 +109,9 @@ def register_commands(app: Flask) -> None:
             "Ctrl-C stops"
         )
         run_loop(steps, interval=interval, stop=stop)
+
+    # The command's first name (v1 ran follow-ups only); scripts that call it keep working.
+    app.cli.add_command(deliver, "deliver-follow-ups")
 
     @app.cli.command("seed-demo")
     @click.option(

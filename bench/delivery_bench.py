@@ -5,7 +5,7 @@
 
 Each run seeds 1,000 pairs (50 senders x 20 recipients who once wrote to each other), each
 with one follow-up due now, so the policy allows all of them; then one worker runs one pass
-(`flask --app api deliver-follow-ups` does the same), and then, on fresh data, two workers
+(the follow-up step of `flask --app api deliver`), and then, on fresh data, two workers
 run at once. Every delivery is its own transaction (claim, re-check, message, commit).
 """
 

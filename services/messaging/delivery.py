@@ -1,4 +1,4 @@
-"""The follow-up delivery worker (`flask --app api deliver-follow-ups`).
+"""Delivering due follow-ups: the worker's follow-up step (`flask --app api deliver`).
 
 Each due follow-up is claimed, checked and delivered in its own short transaction:
 
@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -190,39 +189,3 @@ def deliver_due_follow_ups(
                 outcome = "failed"
         report.count(outcome)
     return report
-
-
-def run_worker(
-    session_factory: sessionmaker[Session],
-    clock: Clock,
-    policy: ThrottlePolicy,
-    *,
-    batch: int,
-    interval: float,
-    stop: threading.Event,
-    housekeeping: Callable[[], object] | None = None,
-    steps: Sequence[Callable[[], object]] = (),
-) -> None:
-    """Pass after pass until `stop` is set; waits `interval` seconds once caught up.
-
-    `housekeeping` runs before each pass (the app purges expired Idempotency-Key answers);
-    `steps` run after the follow-ups in every pass (push delivery is one: it works until it is
-    caught up itself), one failing is logged and tried again next pass."""
-    while not stop.is_set():
-        try:
-            if housekeeping is not None:
-                housekeeping()
-            report = deliver_due_follow_ups(session_factory, clock, policy, batch=batch, stop=stop)
-        except Exception:  # the database went away, say: keep trying, don't die
-            log.exception("follow-up delivery pass failed; retrying in %s s", interval)
-            stop.wait(interval)
-            continue
-        if report.processed:
-            log.info("follow-up delivery pass: %s", report)
-        for step in steps:
-            try:
-                step()
-            except Exception:
-                log.exception("delivery step %s failed; next pass", getattr(step, "__name__", step))
-        if report.processed < batch:
-            stop.wait(interval)

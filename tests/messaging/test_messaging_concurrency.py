@@ -368,7 +368,8 @@ def test_two_workers_on_sqlite_take_turns_and_deliver_each_once(tmp_dir):
 
 
 def test_the_worker_loop_command_delivers_and_stops_on_sigterm(tmp_dir):
-    """`flask --app api deliver-follow-ups --loop` as the README runs it, on the real clock."""
+    """`flask --app api deliver-follow-ups --loop` (the older name of `deliver`, which `make
+    worker` runs), on the real clock."""
     url = f"sqlite:///{tmp_dir / 'loop.db'}"
     engine = make_engine(url)
     upgrade_to_head(engine)
@@ -398,7 +399,9 @@ def test_the_worker_loop_command_delivers_and_stops_on_sigterm(tmp_dir):
         if worker.poll() is None:
             worker.kill()
             worker.wait()
-    assert "delivering follow-ups every 0.2 s" in worker.stdout.read()
+    banner = worker.stdout.read()
+    assert "delivering expired-idempotency-answers, sync-log-compaction, follow-ups" in banner
+    assert "every 0.2 s" in banner
     _assert_each_delivered_once(engine, seeded)
     engine.dispose()
 

@@ -45,7 +45,6 @@ def test_make_run_pushes_to_a_web_push_subscription(tmp_dir):
         "VAPID_PRIVATE_KEY_FILE": str(tmp_dir / "vapid.pem"),
         "VAPID_SUBJECT": "mailto:ops@wellspring.test",
         "WEBPUSH_ENDPOINT_ALLOWLIST": f"{service.url}/push/",
-        "DELIVERY_INTERVAL": "0.5",
     }
     env.pop("TEST_DATABASE_URL", None)
     server = subprocess.Popen(
