@@ -495,15 +495,7 @@ def update_contact(
         raise PreconditionFailed(
             "This contact changed since you read it; reload and retry", current_etag=view.etag
         )
-    if "note" in changes:
-        contact.note = changes["note"]
-    if "tags" in changes:
-        wanted = sorted({normalize_tag(t) for t in changes["tags"] if t.strip()})
-        if len(wanted) > MAX_TAGS:
-            raise InvalidInput(errors={"tags": [f"At most {MAX_TAGS} tags."]})
-        contact.tags = [ContactTag(tag=t, owner_id=owner.id) for t in wanted]
-    contact.version += 1
-    contact.updated_at = now
+    _apply_edit(contact, owner, changes, now)
     if commit:
         session.commit()
     else:
@@ -528,16 +520,28 @@ def edit_contacts(
         contact = found.get(contact_id)
         if contact is None:
             raise NotFound("No such contact")
-        if "note" in changes:
-            contact.note = changes["note"]
-        if "tags" in changes:
-            wanted = sorted({normalize_tag(t) for t in changes["tags"] if t.strip()})
-            if len(wanted) > MAX_TAGS:
-                raise InvalidInput(errors={"tags": [f"At most {MAX_TAGS} tags."]})
+        _apply_edit(contact, owner, changes, now)
+    session.flush()
+
+
+def _apply_edit(contact: Contact, owner: User, changes: dict, now: datetime) -> None:
+    """Set the note and tags `changes` names. Only a real change moves the version (the ETag)
+    and `updated_at`: an empty PATCH, or one repeating what is stored, leaves them (and the
+    rows, so phones are not sent the contact again)."""
+    changed = False
+    if "note" in changes and changes["note"] != contact.note:
+        contact.note = changes["note"]
+        changed = True
+    if "tags" in changes:
+        wanted = sorted({normalize_tag(t) for t in changes["tags"] if t.strip()})
+        if len(wanted) > MAX_TAGS:
+            raise InvalidInput(errors={"tags": [f"At most {MAX_TAGS} tags."]})
+        if wanted != sorted(t.tag for t in contact.tags):
             contact.tags = [ContactTag(tag=t, owner_id=owner.id) for t in wanted]
+            changed = True
+    if changed:
         contact.version += 1
         contact.updated_at = now
-    session.flush()
 
 
 def remove_contact(session: Session, owner: User, contact_id: uuid.UUID, now: datetime) -> None:

@@ -151,6 +151,20 @@ def test_notes_and_tags_with_if_match(meetup):
     assert_problem(ada.patch(path, json={"tags": [f"t{i}" for i in range(21)]}), 422)
 
 
+def test_a_patch_that_changes_nothing_keeps_the_etag(meetup):
+    setup, ada, _bo, _ada_reg, bo_reg = meetup
+    contact_id = scan(ada, setup.event_id, bo_reg["badge_code"]).get_json()["id"]
+    path = f"/v1/contacts/{contact_id}"
+    edited = ada.patch(path, json={"note": "Plays guitar", "tags": ["music", "pycon"]})
+    etag = edited.headers["ETag"]
+    # Nothing, the same note, the same tags in another order and spelling: the same contact.
+    for body in ({}, {"note": "Plays guitar"}, {"tags": ["PyCon", "music"]}):
+        again = ada.patch(path, json=body, headers={"If-Match": etag})
+        assert again.status_code == 200, again.get_json()
+        assert again.headers["ETag"] == etag, body
+    assert ada.patch(path, json={"tags": ["music"]}).headers["ETag"] != etag
+
+
 def test_list_filters_and_search_respect_sharing(anon, meetup, clock):
     setup, ada, _bo, _ada_reg, bo_reg = meetup
     bo_contact = scan(ada, setup.event_id, bo_reg["badge_code"]).get_json()
