@@ -96,22 +96,29 @@ def slot_starts(event: Event) -> list[datetime]:
     return starts
 
 
-def _resolve_blocks(event: Event, raw: list[dict[str, datetime]], length: timedelta):
+def _resolve_blocks(
+    event: Event, raw: list[dict[str, datetime]], length: timedelta, event_changes: dict[str, Any]
+):
     if len(raw) > MAX_HOUR_BLOCKS:
         raise InvalidMeetingSetup(errors={"meeting_hours": [f"At most {MAX_HOUR_BLOCKS} blocks."]})
+    # Read on the clock and within the bounds the event will have once the same PATCH's other
+    # changes (a new time zone, new dates) are applied.
+    timezone = event_changes.get("timezone") or event.timezone
+    event_starts = event_changes.get("starts_at") or event.starts_at
+    event_ends = event_changes.get("ends_at") or event.ends_at
     blocks = []
     for index, item in enumerate(raw):
         if item.get("starts_at") is None or item.get("ends_at") is None:
             raise InvalidMeetingSetup(
                 errors={f"meeting_hours.{index}": ["A block needs starts_at and ends_at."]}
             )
-        start = to_local_instant(item["starts_at"], event.timezone, f"meeting_hours.{index}")
-        end = to_local_instant(item["ends_at"], event.timezone, f"meeting_hours.{index}")
+        start = to_local_instant(item["starts_at"], timezone, f"meeting_hours.{index}")
+        end = to_local_instant(item["ends_at"], timezone, f"meeting_hours.{index}")
         if end - start < length:
             raise InvalidMeetingSetup(
                 errors={f"meeting_hours.{index}": ["A block must hold at least one slot."]}
             )
-        if start < event.starts_at or end > event.ends_at:
+        if start < event_starts or end > event_ends:
             raise InvalidMeetingSetup(
                 errors={f"meeting_hours.{index}": ["Meeting hours must lie inside the event."]}
             )
@@ -124,10 +131,15 @@ def _resolve_blocks(event: Event, raw: list[dict[str, datetime]], length: timede
 
 
 def stage_meeting_setup(
-    session: Session, actor: User, event_id: uuid.UUID, changes: dict[str, Any]
+    session: Session,
+    actor: User,
+    event_id: uuid.UUID,
+    changes: dict[str, Any],
+    event_changes: dict[str, Any] | None = None,
 ) -> Event:
     """Apply `meeting_slot_minutes` / `meeting_hours` (organizers only). Does not commit: the
-    event update that follows commits both, or neither."""
+    event update that follows commits both, or neither. `event_changes` are that update's
+    (`timezone`, `starts_at`, `ends_at`): the meeting hours are read against them."""
     event = events.require_organizer(session, event_id, actor)
     session.refresh(event, with_for_update=True)  # booking reads it FOR SHARE
     minutes = changes.get("meeting_slot_minutes", event.meeting_slot_minutes)
@@ -137,7 +149,7 @@ def stage_meeting_setup(
         )
     length = timedelta(minutes=minutes)
     if "meeting_hours" in changes:
-        blocks = _resolve_blocks(event, changes["meeting_hours"] or [], length)
+        blocks = _resolve_blocks(event, changes["meeting_hours"] or [], length, event_changes or {})
     else:
         blocks = hour_blocks(event)
     booked = session.execute(

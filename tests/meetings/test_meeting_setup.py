@@ -40,6 +40,26 @@ def test_defaults_and_instant_hours(anon):
     assert setup.organizer.get(f"/v1/events/{setup.event_id}").get_json()["meeting_hours"]
 
 
+def test_hours_are_read_on_the_clock_and_dates_the_same_patch_gives_the_event(anon):
+    setup = event_with_staff(anon.client)  # Europe/Berlin, 2026-06-01
+    local = {"starts_at": "2026-06-01T13:00:00", "ends_at": "2026-06-01T14:00:00"}
+    moved = patch_event(setup, timezone="Europe/London", meeting_hours=[local])
+    assert moved.status_code == 200, moved.get_json()
+    # 13:00 in London (BST), not in Berlin (which would be 11:00Z).
+    assert moved.get_json()["meeting_hours"] == [
+        {"starts_at": "2026-06-01T12:00:00Z", "ends_at": "2026-06-01T13:00:00Z"}
+    ]
+    next_day = {"starts_at": "2026-06-02T13:00:00", "ends_at": "2026-06-02T14:00:00"}
+    response = patch_event(
+        setup,
+        starts_at="2026-06-02T07:00:00Z",
+        ends_at="2026-06-02T17:00:00Z",
+        meeting_hours=[next_day],
+    )
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["meeting_hours"][0]["starts_at"] == "2026-06-02T12:00:00Z"
+
+
 def test_local_hours_across_the_fall_back_night_hold_the_real_length(anon):
     """01:00-04:00 in Berlin on 2026-10-25 is four real hours (02:00-03:00 happens twice)."""
     setup = event_with_staff(anon.client, **FALL_BACK)

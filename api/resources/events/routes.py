@@ -95,7 +95,7 @@ class EventItem(MethodView):
         session, actor = db_session(), current_user()
         meeting_setup = {k: changes.pop(k) for k in MEETING_SETUP_FIELDS if k in changes}
         if meeting_setup:  # staged; the event update commits both
-            setup.stage_meeting_setup(session, actor, event_id, meeting_setup)
+            setup.stage_meeting_setup(session, actor, event_id, meeting_setup, changes)
         event = events.update_event(
             session, actor, event_id, changes, now(), max_days=_max_event_days()
         )
