@@ -139,7 +139,8 @@ def stage_meeting_setup(
 ) -> Event:
     """Apply `meeting_slot_minutes` / `meeting_hours` (organizers only). Does not commit: the
     event update that follows commits both, or neither. `event_changes` are that update's
-    (`timezone`, `starts_at`, `ends_at`): the meeting hours are read against them."""
+    (`timezone`, `starts_at`, `ends_at`): new meeting hours are read against them, and the hours
+    kept must still lie inside the moved event (422 otherwise: send new ones with the move)."""
     event = events.require_organizer(session, event_id, actor)
     session.refresh(event, with_for_update=True)  # booking reads it FOR SHARE
     minutes = changes.get("meeting_slot_minutes", event.meeting_slot_minutes)
@@ -151,7 +152,9 @@ def stage_meeting_setup(
     if "meeting_hours" in changes:
         blocks = _resolve_blocks(event, changes["meeting_hours"] or [], length, event_changes or {})
     else:
-        blocks = hour_blocks(event)
+        # The hours kept must still lie inside the event if the same PATCH moves it.
+        kept = [{"starts_at": b.starts_at, "ends_at": b.ends_at} for b in hour_blocks(event)]
+        blocks = _resolve_blocks(event, kept, length, event_changes or {})
     booked = session.execute(
         select(Meeting.starts_at, Meeting.ends_at).where(
             Meeting.event_id == event.id, Meeting.status.in_(ACTIVE_STATUSES)
@@ -161,9 +164,10 @@ def stage_meeting_setup(
         if ends_at - starts_at != length or not is_slot_start(blocks, length, starts_at):
             raise MeetingsBooked()
     event.meeting_slot_minutes = minutes
-    event.meeting_hours = [
-        {"starts_at": to_iso(b.starts_at), "ends_at": to_iso(b.ends_at)} for b in blocks
-    ]
+    if "meeting_hours" in changes or event.meeting_hours is not None:  # none set stays none
+        event.meeting_hours = [
+            {"starts_at": to_iso(b.starts_at), "ends_at": to_iso(b.ends_at)} for b in blocks
+        ]
     session.flush()
     return event
 

@@ -60,6 +60,26 @@ def test_hours_are_read_on_the_clock_and_dates_the_same_patch_gives_the_event(an
     assert response.get_json()["meeting_hours"][0]["starts_at"] == "2026-06-02T12:00:00Z"
 
 
+def test_moving_the_event_keeps_its_hours_only_while_they_fit(anon):
+    setup = event_with_staff(anon.client)  # 2026-06-01 08:00-18:00Z
+    hours = [{"starts_at": "2026-06-01T12:00:00Z", "ends_at": "2026-06-01T13:00:00Z"}]
+    assert patch_event(setup, meeting_hours=hours).status_code == 200
+    # Ending later: the hours still fit and are kept.
+    later = patch_event(setup, ends_at="2026-06-01T20:00:00Z")
+    assert later.status_code == 200, later.get_json()
+    assert later.get_json()["meeting_hours"] == hours
+    # A day later without new hours: they would lie outside the event.
+    moved = patch_event(setup, starts_at="2026-06-02T08:00:00Z", ends_at="2026-06-02T18:00:00Z")
+    assert_problem(moved, 422)
+    event = setup.organizer.get(f"/v1/events/{setup.event_id}").get_json()
+    assert event["starts_at"] == "2026-06-01T08:00:00Z" and event["meeting_hours"] == hours
+    # An event without meeting hours moves freely and still has none.
+    other = event_with_staff(anon.client)
+    response = patch_event(other, starts_at="2026-06-02T08:00:00Z", ends_at="2026-06-02T18:00:00Z")
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["meeting_hours"] is None
+
+
 def test_local_hours_across_the_fall_back_night_hold_the_real_length(anon):
     """01:00-04:00 in Berlin on 2026-10-25 is four real hours (02:00-03:00 happens twice)."""
     setup = event_with_staff(anon.client, **FALL_BACK)

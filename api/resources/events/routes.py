@@ -94,7 +94,9 @@ class EventItem(MethodView):
         `meetings_booked` when booked meetings would fall off the new slot grid."""
         session, actor = db_session(), current_user()
         meeting_setup = {k: changes.pop(k) for k in MEETING_SETUP_FIELDS if k in changes}
-        if meeting_setup:  # staged; the event update commits both
+        if meeting_setup or {"starts_at", "ends_at"} & changes.keys():
+            # Staged (the event update commits both): new hours are read against the moved
+            # event, and kept hours must still lie inside it.
             setup.stage_meeting_setup(session, actor, event_id, meeting_setup, changes)
         event = events.update_event(
             session, actor, event_id, changes, now(), max_days=_max_event_days()
