@@ -3,20 +3,16 @@ worker that `make run` starts beside the API sends the mail; the walk reads it f
 server: register → verify → invite staff → accept → scan; refresh rotation and reuse; reset."""
 
 import os
-import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.support.live import free_port, http_json
+from tests.support.live import REPO, http_json, make_run
 from tests.support.smtp import Mailbox, smtp_server, token_of
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def wait_for_mail(mailbox: Mailbox, to: str, subject: str, server: subprocess.Popen):
@@ -31,43 +27,17 @@ def wait_for_mail(mailbox: Mailbox, to: str, subject: str, server: subprocess.Po
 
 @pytest.mark.slow
 def test_make_run_delivers_mail_through_the_accounts_flows(tmp_dir):
-    port = free_port()
-    with smtp_server() as (smtp_url, mailbox):
-        env = {
-            **os.environ,
-            "DATABASE_URL": f"sqlite:///{tmp_dir / 'run.db'}",
-            "PORT": str(port),
-            "HOST": "127.0.0.1",
-            "PUBLIC_BASE_URL": "https://app.example",
-            "SMTP_URL": smtp_url,
-            "TOKEN_REVOCATION_URL": str(tmp_dir / "revoked"),
-        }
-        env.pop("TEST_DATABASE_URL", None)
-        env.pop("WELLSPRING_ENV", None)
-        server = subprocess.Popen(
-            ["make", "run"],
-            cwd=ROOT,
-            env=env,
-            start_new_session=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}/v1"
-        try:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{base}/health", timeout=2) as response:
-                        assert response.status == 200
-                        break
-                except OSError:
-                    assert server.poll() is None, "make run exited"
-                    assert time.monotonic() < deadline, "make run did not serve in time"
-                    time.sleep(0.5)
-            walk(base, mailbox, server)
-        finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
+    with (
+        smtp_server() as (smtp_url, mailbox),
+        make_run(
+            tmp_dir,
+            PUBLIC_BASE_URL="https://app.example",
+            SMTP_URL=smtp_url,
+            TOKEN_REVOCATION_URL=str(tmp_dir / "revoked"),
+            WELLSPRING_ENV=None,
+        ) as (base, server),
+    ):
+        walk(base, mailbox, server)
 
 
 def register(base: str, email: str, name: str) -> dict:
@@ -176,7 +146,7 @@ def test_the_worker_command_runs_on_a_laptop_without_settings(tmp_dir):
     for command in (["migrate"], ["deliver"]):
         done = subprocess.run(
             [flask, "--app", "api", *command],
-            cwd=ROOT,
+            cwd=REPO,
             env=env,
             capture_output=True,
             text=True,

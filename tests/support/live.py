@@ -194,3 +194,45 @@ def gunicorn_server(database_url: str, workers: int = 1, **env: str) -> Iterator
             yield server
         finally:
             server.stop()
+
+
+@contextmanager
+def make_run(tmp_dir: Path, **env: str | None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`make run`, the README's first command, on a fresh SQLite file in `tmp_dir` and a free
+    port (plus `env`); yields the API's base URL (`…/v1`) once it answers, and the process
+    group is stopped on exit. An env value of None removes that variable."""
+    port = free_port()
+    environment = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_dir / 'run.db'}",
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        **env,
+    }
+    environment.pop("TEST_DATABASE_URL", None)
+    environment = {k: v for k, v in environment.items() if v is not None}
+    server = subprocess.Popen(
+        ["make", "run"],
+        cwd=REPO,
+        env=environment,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                status, _ = http_json("GET", f"{base}/health")
+                if status == 200:
+                    break
+            except OSError:
+                pass
+            assert server.poll() is None, "make run exited"
+            assert time.monotonic() < deadline, "make run did not serve in time"
+            time.sleep(0.5)  # waiting for a child process to start, not for app time
+        yield base, server
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
