@@ -28,6 +28,7 @@ from services.core.clock import SettableClock
 from services.core.db import make_engine
 from services.core.migrations import upgrade_to_head
 from tests.support import TEST_ACCESS_TOKEN_TTL, TEST_MAIL_DIR, TEST_REVOCATIONS, ApiCaller
+from tests.support.messaging_seed import delete_users
 
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 
@@ -161,3 +162,29 @@ def anon(client) -> ApiCaller:
 def tmp_dir() -> Iterator[Path]:
     with tempfile.TemporaryDirectory() as name:
         yield Path(name)
+
+
+# Concurrency tests: real threads or processes, committed rows -------------------------------
+
+
+@pytest.fixture
+def postgres(is_postgres):
+    """A test that proves a claim about PostgreSQL's concurrency."""
+    if not is_postgres:
+        pytest.skip("needs PostgreSQL (TEST_DATABASE_URL)")
+
+
+@pytest.fixture
+def cleanup(engine):
+    """Users whose committed rows are removed with them after the test."""
+    user_ids: list[uuid.UUID] = []
+    yield user_ids
+    delete_users(engine, user_ids)
+
+
+@pytest.fixture
+def second_engine(database_url):
+    """Another connection pool on the same database: a second app server process."""
+    other = make_engine(database_url)
+    yield other
+    other.dispose()

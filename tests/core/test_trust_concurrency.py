@@ -29,12 +29,6 @@ from tests.support.messaging_seed import delete_users, seed_pairs
 STRONG_SECRET = "s" * 48
 
 
-@pytest.fixture
-def postgres(is_postgres):
-    if not is_postgres:
-        pytest.skip("needs PostgreSQL (TEST_DATABASE_URL)")
-
-
 def _wait_for(condition, what: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while not condition():

@@ -32,32 +32,10 @@ from services.networking.contacts import exchange_by_scan
 from tests.conftest import T0
 from tests.support import ApiCaller, new_event, new_user, register
 from tests.support.live import committing_app, run_at_once
-from tests.support.messaging_seed import delete_users, seed_pairs
+from tests.support.messaging_seed import seed_pairs
 from tests.support.messaging_support import side_id
 
 POLICY = ThrottlePolicy()
-
-
-@pytest.fixture
-def postgres(is_postgres):
-    if not is_postgres:
-        pytest.skip("needs PostgreSQL (TEST_DATABASE_URL)")
-
-
-@pytest.fixture
-def cleanup(engine):
-    """Committed rows are removed with their users afterwards."""
-    user_ids: list[uuid.UUID] = []
-    yield user_ids
-    delete_users(engine, user_ids)
-
-
-@pytest.fixture
-def second_engine(database_url):
-    """Another connection pool on the same database: a second app server process."""
-    other = make_engine(database_url)
-    yield other
-    other.dispose()
 
 
 def _person(app, cleanup) -> ApiCaller:

@@ -9,42 +9,19 @@ import signal
 import socket
 import threading
 import time
-import uuid
 from collections import Counter
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from services.core.clock import SettableClock
-from services.core.db import make_engine, make_session_factory
+from services.core.db import make_session_factory
 from services.core.models import Notification, PushDelivery
 from services.push.delivery import LEASE, PushWorker
 from services.push.providers import PushConfig
 from tests.conftest import T0
 from tests.support.live import run_at_once
-from tests.support.messaging_seed import delete_users
 from tests.support.push_seed import seed_pushes
-
-
-@pytest.fixture
-def postgres(is_postgres):
-    if not is_postgres:
-        pytest.skip("needs PostgreSQL (TEST_DATABASE_URL)")
-
-
-@pytest.fixture
-def cleanup(engine):
-    user_ids: list[uuid.UUID] = []
-    yield user_ids
-    delete_users(engine, user_ids)
-
-
-@pytest.fixture
-def second_engine(database_url):
-    other = make_engine(database_url)
-    yield other
-    other.dispose()
 
 
 def _delivery_statuses(engine, user_ids) -> Counter:
