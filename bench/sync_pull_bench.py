@@ -49,7 +49,7 @@ from services.core.models import (
     User,
 )
 from services.messaging.throttle import ThrottlePolicy
-from services.offline import compaction, pull, push, scanner_kit, tracking
+from services.offline import compaction, pull, push, scanner_kit, tracking, world
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 BATCH = 5_000
@@ -400,6 +400,7 @@ def measure(engine, label: str, scale: float, repeat: int) -> dict:
         assert len(delta["badges"]) == 100, len(delta["badges"])
         since = delta["timestamp"]
 
+    plan = incremental_plan(engine, read, write, me, last)  # before compaction drops `last`
     # Housekeeping a month on: the pass that moves the floor, then the one that compacts below it
     # (the worker runs one an hour). Timed over the whole log, which it scans.
     month_later = datetime.now(UTC) + compaction.DEFAULT_RETENTION + timedelta(days=1)
@@ -419,7 +420,7 @@ def measure(engine, label: str, scale: float, repeat: int) -> dict:
         "first_pull_peak_python_bytes": peak,
         "kit_badges": kit_size,
         "figures": figures,
-        "plan": incremental_plan(engine, read, write, me, last),
+        "plan": plan,
     }
 
 
@@ -431,44 +432,18 @@ def _user(read, user_id):
 
 
 def _contact_rows(read, write, user_id, ids):
-    from services.offline import world
-
     with tracking.read_snapshot(read, write) as snapshot:
         viewer = world.Viewer(user_id, world.strength_day(snapshot.at))
         return list(world.contact_rows(snapshot.connection, viewer, set(ids)))
 
 
 def incremental_plan(engine, read, write, user_id, last_pulled_at) -> str:
-    """The query plan of the incremental pull's change-log read (the part that grows)."""
-    log = SyncChange.__table__
+    """The query plan of the incremental pull's change-log read (the part that grows): the
+    statement `tracking.changed_rows` sends, with its values written in."""
     with tracking.read_snapshot(read, write) as snapshot:
         since = tracking.watermark_for(snapshot.connection, last_pulled_at)
-    query = (
-        select(log.c.tbl, log.c.row_id)
-        .distinct()
-        .where(
-            log.c.scope.in_([user_id]),
-            log.c.tbl.in_(
-                [
-                    "profile",
-                    "events",
-                    "sessions",
-                    "registrations",
-                    "contacts",
-                    "messages",
-                    "follow_ups",
-                ]
-            ),
-            log.c.pos >= since.pos,
-        )
-    )
-    compiled = query.compile(engine, compile_kwargs={"literal_binds": True})
-    sql = str(compiled)
-    if since.snapshot is not None:
-        sql += (
-            " AND NOT pg_visible_in_snapshot(CAST(CAST(sync_changes.pos AS text) AS xid8), "
-            f"CAST('{since.snapshot}' AS pg_snapshot))"
-        )
+    query = tracking.changes_query([user_id], list(world.USER_LOG_TABLES), since)
+    sql = str(query.compile(engine, compile_kwargs={"literal_binds": True}))
     with engine.connect() as connection:
         if engine.dialect.name == "postgresql":
             rows = connection.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + sql).all()

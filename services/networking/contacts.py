@@ -307,13 +307,18 @@ def strength_sql(now: datetime):
     return func.round(100.0 * strength_base_sql() * decay)
 
 
-def strength_of(contact: Contact, now: datetime) -> int:
-    base = (
+def _strength_base(contact: Contact) -> float:
+    """`strength_base_sql`, for one contact in Python."""
+    return (
         (0.30 if contact.met_in_person else 0.0)
         + 0.20 * min(contact.sent_count, 5) / 5
         + 0.25 * min(contact.received_count, 5) / 5
         + 0.25 * min(contact.replies_received, 3) / 3
     )
+
+
+def strength_of(contact: Contact, now: datetime) -> int:
+    base = _strength_base(contact)
     last = contact.last_interaction_at or contact.met_at
     days = max(0.0, (now - last).total_seconds() / 86400)
     return round(100 * base * 0.5 ** (days / STRENGTH_HALF_LIFE_DAYS))
@@ -322,12 +327,7 @@ def strength_of(contact: Contact, now: datetime) -> int:
 def going_cold_of(contact: Contact, now: datetime) -> bool:
     """A real tie (base ≥ GOING_COLD_MIN_BASE) with nothing exchanged for GOING_COLD_AFTER_DAYS:
     what the `going_cold` filter selects, for one contact."""
-    base = (
-        (0.30 if contact.met_in_person else 0.0)
-        + 0.20 * min(contact.sent_count, 5) / 5
-        + 0.25 * min(contact.received_count, 5) / 5
-        + 0.25 * min(contact.replies_received, 3) / 3
-    )
+    base = _strength_base(contact)
     last = contact.last_interaction_at or contact.met_at
     return base >= GOING_COLD_MIN_BASE and last < now - timedelta(days=GOING_COLD_AFTER_DAYS)
 

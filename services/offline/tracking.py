@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, Select, String, bindparam, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -169,6 +169,24 @@ def chunks(values: Iterable, size: int = IN_CHUNK) -> Iterator[list]:
         yield batch
 
 
+def changes_query(scopes: list[uuid.UUID], tables: list[str], since: Since) -> Select:
+    """(tbl, row_id) logged for these scopes and tables after `since` (the bench explains it)."""
+    log = SyncChange.__table__
+    query = (
+        select(log.c.tbl, log.c.row_id)
+        .distinct()
+        .where(log.c.scope.in_(scopes), log.c.tbl.in_(tables), log.c.pos >= since.pos)
+    )
+    if since.snapshot is not None:
+        query = query.where(
+            text(
+                "NOT pg_visible_in_snapshot("
+                "CAST(CAST(sync_changes.pos AS text) AS xid8), CAST(:seen AS pg_snapshot))"
+            ).bindparams(bindparam("seen", since.snapshot, type_=String))
+        )
+    return query
+
+
 def changed_rows(
     connection: Connection,
     scopes: Iterable[uuid.UUID],
@@ -183,18 +201,7 @@ def changed_rows(
     if not scopes or not tables:
         return found
     for scope_batch in chunks(scopes):
-        query = (
-            select(log.c.tbl, log.c.row_id)
-            .distinct()
-            .where(log.c.scope.in_(scope_batch), log.c.tbl.in_(tables), log.c.pos >= since.pos)
-        )
-        if since.snapshot is not None:
-            query = query.where(
-                text(
-                    "NOT pg_visible_in_snapshot("
-                    "CAST(CAST(sync_changes.pos AS text) AS xid8), CAST(:seen AS pg_snapshot))"
-                ).bindparams(seen=since.snapshot)
-            )
+        query = changes_query(scope_batch, tables, since)
         if row_ids is None:
             for tbl, row_id in connection.execute(query):
                 found.setdefault(tbl, set()).add(row_id)
