@@ -292,6 +292,17 @@ def delivery_of(db, device_id) -> PushDelivery | None:
     return db.scalar(select(PushDelivery).where(PushDelivery.device_id == device_id))
 
 
+def device_for(providers, provider: str, mark: str) -> tuple[str, dict]:
+    """A device registration body for `provider`, and the key its fake server knows it by."""
+    if provider == "webpush":
+        subscription = providers["webpush"].subscribe()
+        body = {"provider": "webpush", "subscription": subscription, "platform": "web"}
+        return providers["webpush"].sid(subscription), body
+    key = mark * 32 if provider == "apns" else f"fcm-token-{mark}"
+    platform = "android" if provider == "fcm" else "ios"
+    return key, {"provider": provider, "token": key, "platform": platform}
+
+
 @pytest.mark.parametrize(
     ("provider", "kind"),
     [
@@ -306,13 +317,7 @@ def delivery_of(db, device_id) -> PushDelivery | None:
 def test_a_dead_token_deletes_the_device(
     db, client, worker, providers, session_factory, clock, provider, kind
 ):
-    if provider == "webpush":
-        subscription = providers["webpush"].subscribe()
-        body = {"provider": "webpush", "subscription": subscription, "platform": "web"}
-        key = providers["webpush"].sid(subscription)
-    else:
-        key = "cd" * 32 if provider == "apns" else "fcm-dead-token"
-        body = {"provider": provider, "token": key, "platform": "ios"}
+    key, body = device_for(providers, provider, "cd")
     _, device_id = queue_one(db, client, clock, body)
     providers[provider].fail(key, kind)
     report = worker.run_pass(session_factory, clock)[1]
@@ -335,17 +340,7 @@ def test_a_dead_token_deletes_the_device(
 def test_429_and_5xx_retry_with_backoff_honouring_retry_after(
     db, client, worker, providers, session_factory, clock, provider, kind
 ):
-    if provider == "webpush":
-        subscription = providers["webpush"].subscribe()
-        body = {"provider": "webpush", "subscription": subscription, "platform": "web"}
-        key = providers["webpush"].sid(subscription)
-    else:
-        key = "ef" * 32 if provider == "apns" else "fcm-busy-token"
-        body = {
-            "provider": provider,
-            "token": key,
-            "platform": "android" if provider == "fcm" else "ios",
-        }
+    key, body = device_for(providers, provider, "ef")
     _, device_id = queue_one(db, client, clock, body)
     providers[provider].fail(key, kind, retry_after="600")
     worker.run_pass(session_factory, clock)
