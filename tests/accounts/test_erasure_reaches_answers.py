@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from services.core.models import Base, IdempotencyRecord
+from services.core.models import IdempotencyRecord
 from tests.accounts.test_privacy import MARKERS, _world
-from tests.support import new_user, register
+from tests.support import new_user, personal_leftovers, register
 
 
 def _keyed(caller, path, body, key):
@@ -98,12 +98,7 @@ def test_erasing_scrubs_other_peoples_stored_answers(anon, db, clock):
 
     assert di.get("/v1/contacts").get_json()["items"][0]["display_name"] == "deleted user"
     db.expire_all()
-    leftovers = []
-    for table in Base.metadata.sorted_tables:
-        for row in db.execute(select(table)).mappings():
-            text = " ".join(str(value) for value in row.values())
-            leftovers += [(table.name, name) for name, marker in markers.items() if marker in text]
-    assert leftovers == []
+    assert personal_leftovers(db, markers) == []
 
 
 def _event():

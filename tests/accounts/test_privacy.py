@@ -3,10 +3,15 @@
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import select
-
-from services.core.models import Base, Contact, FollowUp, Message
-from tests.support import add_staff, assert_problem, event_with_staff, new_user, register
+from services.core.models import Contact, FollowUp, Message
+from tests.support import (
+    add_staff,
+    assert_problem,
+    event_with_staff,
+    new_user,
+    personal_leftovers,
+    register,
+)
 
 MARKERS = {
     "email": None,  # filled per test: the user's unique email
@@ -123,12 +128,7 @@ def test_erasing_leaves_no_personal_field_in_any_table(anon, db, clock):
     assert "deleted user" in {a["display_name"] for a in attendees["items"]}
 
     db.expire_all()
-    leftovers = []
-    for table in Base.metadata.sorted_tables:
-        for row in db.execute(select(table)).mappings():
-            text = " ".join(str(value) for value in row.values())
-            leftovers += [(table.name, name) for name, marker in markers.items() if marker in text]
-    assert leftovers == []
+    assert personal_leftovers(db, markers) == []
 
 
 def test_erased_account_frees_nothing_for_reuse_but_the_email(anon, db, clock):

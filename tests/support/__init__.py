@@ -9,6 +9,10 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
+
+from services.core.models import Base
+
 _counter = itertools.count(1)
 
 # Every app of one test process shares one revocation file (as gunicorn's processes do), and
@@ -201,3 +205,14 @@ def assert_problem(response, status: int, reason: str | None = None) -> dict[str
     if reason is not None:
         assert body.get("reason") == reason, body
     return body
+
+
+def personal_leftovers(db, markers: dict[str, str]) -> list[tuple[str, str]]:
+    """(table, marker name) for every row of every table whose text still holds one of the
+    erased person's markers (an email, a note, a message body…)."""
+    found = []
+    for table in Base.metadata.sorted_tables:
+        for row in db.execute(select(table)).mappings():
+            text = " ".join(str(value) for value in row.values())
+            found += [(table.name, name) for name, marker in markers.items() if marker in text]
+    return found
